@@ -1,0 +1,179 @@
+//! `epocd decode`: a capture file in, one decoded row per report out.
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use epoc_protocol::{Decoder, KeyLayout, ProtocolError, Serial, detect, parse_capture, serial_in_file_name};
+use thiserror::Error;
+
+use crate::cli::{DecodeArgs, FormatArg, ModelArg};
+use crate::output;
+
+/// Reports used for detection: enough to see a 256 Hz counter pass 127 in most captures.
+const DETECTION_WINDOW: usize = 1024;
+/// Reports decrypted per batch.
+const BATCH: usize = 512;
+
+/// Why `decode` could not do its job; each says what to do about it.
+#[derive(Debug, Error)]
+pub enum DecodeError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The file is not in a capture format.
+    #[error("{path} is {source}")]
+    NotACapture {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: ProtocolError,
+    },
+    /// Raw dumps do not name their dongle.
+    #[error(
+        "--serial is required: the key comes from the dongle serial (the USB serial string, e.g. \
+         UD20160103001874), which {0} does not name"
+    )]
+    SerialRequired(PathBuf),
+    /// The serial cannot make a key.
+    #[error("bad --serial: {0}")]
+    BadSerial(ProtocolError),
+    /// No key layout fits.
+    #[error("{0}")]
+    NoKey(ProtocolError),
+    /// Writing the output failed.
+    #[error("cannot write output: {0}")]
+    Write(io::Error),
+}
+
+impl DecodeError {
+    /// 2 for bad input (the user must change something), 1 for failures writing output.
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            DecodeError::Write(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+fn candidates(model: ModelArg) -> &'static [KeyLayout] {
+    match model {
+        ModelArg::Auto => &KeyLayout::ALL,
+        ModelArg::Epoc => &KeyLayout::EPOC,
+        ModelArg::Epocplus => &KeyLayout::EPOC_PLUS,
+        ModelArg::Epocx => &KeyLayout::EPOC_X,
+    }
+}
+
+fn serial_for(args: &DecodeArgs) -> Result<Serial, DecodeError> {
+    let from_name = args
+        .file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(serial_in_file_name);
+    let text = args
+        .serial
+        .as_deref()
+        .or(from_name)
+        .ok_or_else(|| DecodeError::SerialRequired(args.file.clone()))?;
+    Serial::from_usb(text).map_err(DecodeError::BadSerial)
+}
+
+/// Run `epocd decode`.
+pub fn run(args: &DecodeArgs) -> Result<(), DecodeError> {
+    let bytes = std::fs::read(&args.file).map_err(|source| DecodeError::Read {
+        path: args.file.clone(),
+        source,
+    })?;
+    let capture = parse_capture(&bytes).map_err(|source| DecodeError::NotACapture {
+        path: args.file.clone(),
+        source,
+    })?;
+    let serial = serial_for(args)?;
+    let window = &capture.reports[..capture.reports.len().min(DETECTION_WINDOW)];
+    let detection = detect(&serial, window, candidates(args.model)).map_err(DecodeError::NoKey)?;
+    let mode = detection.mode;
+    eprintln!(
+        "epocd: {} reports, {} {}-bit {} Hz (key layout {}, {}% of reports consistent)",
+        capture.reports.len(),
+        mode.model.cortex_prefix(),
+        mode.resolution.bits(),
+        mode.eeg_rate.hz(),
+        detection.layout.name(),
+        detection.matched_percent,
+    );
+    note_cut_off_end(&args.file, &capture);
+
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let skipped = match write_all(&mut out, args.format, &serial, &detection, capture.reports) {
+        Ok(skipped) => skipped,
+        // `epocd decode … | head` closing the pipe is not a failure.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+        Err(e) => return Err(DecodeError::Write(e)),
+    };
+    if skipped > 0 {
+        eprintln!(
+            "epocd: skipped {skipped} reports that did not decrypt to a valid packet (corrupted in the capture)"
+        );
+    }
+    Ok(())
+}
+
+fn note_cut_off_end(path: &Path, capture: &epoc_protocol::Capture) {
+    if capture.trailing_bytes > 0 {
+        eprintln!(
+            "epocd: {}: ignoring {} bytes after the last whole 32-byte report",
+            path.display(),
+            capture.trailing_bytes
+        );
+    }
+    if let Some(line) = capture.truncated_last_line {
+        eprintln!(
+            "epocd: {}: ignoring the truncated last row (line {line})",
+            path.display()
+        );
+    }
+}
+
+/// Decode and write every report; returns how many were skipped as invalid.
+fn write_all(
+    out: &mut impl Write,
+    format: FormatArg,
+    serial: &Serial,
+    detection: &epoc_protocol::Detection,
+    mut reports: Vec<[u8; 32]>,
+) -> io::Result<usize> {
+    let mut decoder = Decoder::from_detection(serial, detection);
+    if format == FormatArg::Csv {
+        output::write_csv_header(out, detection.mode)?;
+    }
+    let mut index = 0;
+    let mut skipped = 0;
+    let mut result = Ok(());
+    for chunk in reports.chunks_mut(BATCH) {
+        decoder.decode_many(chunk, |decoded| {
+            if result.is_ok() {
+                match decoded {
+                    Ok(d) => {
+                        result = match format {
+                            FormatArg::Jsonl => output::write_jsonl(out, index, &d),
+                            FormatArg::Csv => output::write_csv_row(out, index, &d),
+                        }
+                    }
+                    Err(_) => skipped += 1,
+                }
+            }
+            index += 1;
+        });
+        result
+            .as_ref()
+            .map_err(|e| io::Error::new(e.kind(), e.to_string()))?;
+    }
+    out.flush()?;
+    Ok(skipped)
+}

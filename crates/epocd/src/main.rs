@@ -1,0 +1,24 @@
+//! `epocd`: the command-line entry point. Each subcommand lives in its own module; this file
+//! only parses arguments, runs one, and turns its error into a message and an exit status.
+
+mod cli;
+mod decode_cmd;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Decode(args) => decode_cmd::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("epocd: {e}");
+            ExitCode::from(e.exit_status())
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Text renderings of decoded reports (JSON lines and CSV), written by hand so every value
+//! has a fixed, documented format: µV with 3 decimals, raw counts as integers.
+
+use std::io::{self, Write};
+
+use epoc_protocol::{
+    DISPLAY_ORDER, Decoded, EPOCX_MOTION_NAMES, GYRO14_NAMES, MOTION_NAMES, Mode, Model, Report, ReportKind,
+    Resolution,
+};
+
+/// Names of the motion values a mode carries (EPOC: 2 gyro axes in EEG reports).
+pub fn motion_names(mode: Mode) -> &'static [&'static str] {
+    match (mode.resolution, mode.model) {
+        (Resolution::Bits14, _) => &GYRO14_NAMES,
+        (Resolution::Bits16, Model::EpocX) => &EPOCX_MOTION_NAMES,
+        (Resolution::Bits16, _) => &MOTION_NAMES,
+    }
+}
+
+/// Whether this report's motion slots hold values worth printing.
+fn has_motion(r: &Report) -> bool {
+    r.kind == ReportKind::Motion || r.mode.resolution == Resolution::Bits14
+}
+
+/// One JSON object per line.
+pub fn write_jsonl(out: &mut impl Write, index: usize, d: &Decoded) -> io::Result<()> {
+    let r = &d.report;
+    write!(
+        out,
+        r#"{{"index":{index},"kind":"{}","counter":{},"lost":{}"#,
+        r.kind.name(),
+        r.sequence(),
+        d.lost
+    )?;
+    if r.has_eeg() {
+        out.write_all(br#","eeg":{"#)?;
+        for (i, (ch, uv)) in DISPLAY_ORDER.iter().zip(r.eeg_microvolts()).enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            write!(out, r#"{sep}"{}":{uv:.3}"#, ch.name())?;
+        }
+        out.write_all(b"}")?;
+        match r.quality() {
+            Some(q) => {
+                write!(
+                    out,
+                    r#","quality":{{"channel":"{}","raw":{}"#,
+                    q.channel.name(),
+                    q.raw
+                )?;
+                match q.level() {
+                    Some(l) => write!(out, r#","level":{l}}}"#)?,
+                    None => out.write_all(br#","level":null}"#)?,
+                }
+            }
+            None => out.write_all(br#","quality":null"#)?,
+        }
+        match r.battery() {
+            Some(b) => {
+                write!(out, r#","battery":{{"raw":{}"#, b.raw)?;
+                match b.percent {
+                    Some(p) => write!(out, r#","percent":{p}}}"#)?,
+                    None => out.write_all(br#","percent":null}"#)?,
+                }
+            }
+            None => out.write_all(br#","battery":null"#)?,
+        }
+    }
+    if has_motion(r) {
+        let key = if r.kind == ReportKind::Motion {
+            "motion"
+        } else {
+            "gyro"
+        };
+        write!(out, r#","{key}":{{"#)?;
+        for (i, (name, v)) in motion_names(r.mode).iter().zip(r.motion).enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            write!(out, r#"{sep}"{name}":{v}"#)?;
+        }
+        out.write_all(b"}")?;
+    }
+    out.write_all(b"}\n")
+}
+
+/// The CSV header for a mode.
+pub fn write_csv_header(out: &mut impl Write, mode: Mode) -> io::Result<()> {
+    out.write_all(b"index,kind,counter,lost")?;
+    for ch in DISPLAY_ORDER {
+        write!(out, ",{}", ch.name())?;
+    }
+    out.write_all(b",quality_channel,quality_raw,quality_level,battery_raw,battery_percent")?;
+    for name in motion_names(mode) {
+        write!(out, ",{name}")?;
+    }
+    out.write_all(b"\n")
+}
+
+/// One CSV row; fields a report does not carry are empty.
+pub fn write_csv_row(out: &mut impl Write, index: usize, d: &Decoded) -> io::Result<()> {
+    let r = &d.report;
+    write!(out, "{index},{},{},{}", r.kind.name(), r.sequence(), d.lost)?;
+    if r.has_eeg() {
+        for uv in r.eeg_microvolts() {
+            write!(out, ",{uv:.3}")?;
+        }
+    } else {
+        out.write_all(&[b','; 14])?;
+    }
+    match r.quality() {
+        Some(q) => {
+            write!(out, ",{},{},", q.channel.name(), q.raw)?;
+            if let Some(l) = q.level() {
+                write!(out, "{l}")?;
+            }
+        }
+        None => out.write_all(b",,,")?,
+    }
+    match r.battery() {
+        Some(b) => {
+            write!(out, ",{},", b.raw)?;
+            if let Some(p) = b.percent {
+                write!(out, "{p}")?;
+            }
+        }
+        None => out.write_all(b",,")?,
+    }
+    let n = motion_names(r.mode).len();
+    if has_motion(r) {
+        for v in &r.motion[..n] {
+            write!(out, ",{v}")?;
+        }
+    } else {
+        for _ in 0..n {
+            out.write_all(b",")?;
+        }
+    }
+    out.write_all(b"\n")
+}
