@@ -1,0 +1,525 @@
+//! One dedicated OS thread per headset: read → decrypt → decode → timestamp → ring.
+//!
+//! The per-report loop allocates nothing, takes no lock and does no file or socket I/O; it
+//! only touches the source, the decoder, the clock, the ring and a few relaxed counters.
+//! Link changes become [`HeadsetEvent`]s on a crossbeam channel.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::Sender;
+use epoc_protocol::{
+    Cipher, Decoder, EegRate, KeyLayout, Mode, Model, REPORT_LEN, ReportKind, Resolution, TYPE_EEG, detect,
+};
+use sample_ring::{RingHandle, Writer, ring};
+
+use crate::DriverError;
+use crate::clock::StreamClock;
+use crate::event::{EventKind, HeadsetEvent, headset_id};
+use crate::sample::Sample;
+use crate::source::{Identity, Source};
+
+/// Reports collected before trial decryption (one-sixth of a second of EPOC+ traffic).
+pub const DETECT_WINDOW: usize = 64;
+/// Consecutive undecodable reports after which the headset is assumed to have changed mode.
+const REDETECT_AFTER: u32 = 128;
+
+/// Tunables of an acquisition thread.
+#[derive(Debug, Clone)]
+pub struct AcquisitionConfig {
+    /// Samples kept per headset (rounded up to a power of two).
+    pub ring_capacity: usize,
+    /// No report for this long counts as a disconnect.
+    pub silence: Duration,
+    /// Longest a single read may block (bounds how fast `stop` is noticed).
+    pub read_timeout: Duration,
+    /// Key layouts to try; empty = all layouts of the model hint, or all.
+    pub candidates: Vec<KeyLayout>,
+}
+
+impl Default for AcquisitionConfig {
+    fn default() -> Self {
+        AcquisitionConfig {
+            ring_capacity: 16_384,
+            silence: Duration::from_secs(1),
+            read_timeout: Duration::from_millis(50),
+            candidates: Vec::new(),
+        }
+    }
+}
+
+/// Where a headset's link stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Waiting for reports, or detecting the key layout.
+    Connecting,
+    /// Samples are flowing.
+    Connected,
+    /// The link dropped; reconnecting.
+    Disconnected,
+    /// The thread has ended.
+    Ended,
+}
+
+/// Counters the thread keeps (relaxed atomics; read them any time).
+#[derive(Debug, Default)]
+struct Shared {
+    state: AtomicU8,
+    mode: AtomicU8,
+    reports: AtomicU64,
+    samples_lost: AtomicU64,
+    rejected: AtomicU64,
+}
+
+/// A snapshot of an acquisition's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcquisitionStats {
+    /// Reports read from the source.
+    pub reports: u64,
+    /// Samples lost to counter gaps.
+    pub samples_lost: u64,
+    /// Reports that did not decode (corrupted, or before a re-detection).
+    pub rejected: u64,
+}
+
+/// A running acquisition thread. Dropping it stops the thread and waits for it.
+pub struct Acquisition {
+    identity: Identity,
+    ring: RingHandle<Sample>,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Acquisition {
+    /// Start the thread for `source`; events go to `events`.
+    pub fn start(
+        source: Box<dyn Source>,
+        config: AcquisitionConfig,
+        events: Sender<HeadsetEvent>,
+    ) -> Result<Self, DriverError> {
+        let identity = source.identity().clone();
+        let writer = ring::<Sample>(config.ring_capacity);
+        let ring = writer.handle();
+        let shared = Arc::new(Shared::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker = Worker {
+            source,
+            config,
+            writer,
+            shared: Arc::clone(&shared),
+            stop: Arc::clone(&stop),
+            events,
+            eeg_index: 0,
+            motion_index: 0,
+            last_eeg_time: 0.0,
+        };
+        let name = format!("acq-{}", identity.serial);
+        let thread = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || worker.run())?;
+        Ok(Acquisition {
+            identity,
+            ring,
+            shared,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The samples; make a reader per consumer.
+    pub fn ring(&self) -> RingHandle<Sample> {
+        self.ring.clone()
+    }
+
+    /// Who the source is.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The current link state.
+    pub fn state(&self) -> LinkState {
+        match self.shared.state.load(Ordering::Acquire) {
+            1 => LinkState::Connected,
+            2 => LinkState::Disconnected,
+            3 => LinkState::Ended,
+            _ => LinkState::Connecting,
+        }
+    }
+
+    /// The detected mode, once known.
+    pub fn mode(&self) -> Option<Mode> {
+        decode_mode(self.shared.mode.load(Ordering::Acquire))
+    }
+
+    /// The Cortex headset id (model from detection, else the transport's hint, else EPOC+).
+    pub fn headset_id(&self) -> String {
+        let model = self
+            .mode()
+            .map(|m| m.model)
+            .or(self.identity.model_hint)
+            .unwrap_or(Model::EpocPlus);
+        headset_id(model, &self.identity.serial)
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> AcquisitionStats {
+        AcquisitionStats {
+            reports: self.shared.reports.load(Ordering::Relaxed),
+            samples_lost: self.shared.samples_lost.load(Ordering::Relaxed),
+            rejected: self.shared.rejected.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Ask the thread to stop and wait for it (within one read timeout).
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Acquisition {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn encode_mode(m: Mode) -> u8 {
+    let model = match m.model {
+        Model::Epoc => 1,
+        Model::EpocPlus => 2,
+        Model::EpocX => 3,
+    };
+    model | u8::from(m.resolution == Resolution::Bits16) << 2 | u8::from(m.eeg_rate == EegRate::Hz256) << 3
+}
+
+fn decode_mode(b: u8) -> Option<Mode> {
+    let model = match b & 3 {
+        1 => Model::Epoc,
+        2 => Model::EpocPlus,
+        3 => Model::EpocX,
+        _ => return None,
+    };
+    Some(Mode {
+        model,
+        resolution: if b & 4 != 0 {
+            Resolution::Bits16
+        } else {
+            Resolution::Bits14
+        },
+        eeg_rate: if b & 8 != 0 {
+            EegRate::Hz256
+        } else {
+            EegRate::Hz128
+        },
+    })
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Why the streaming phase returned.
+enum Exit {
+    Stop,
+    Ended(Option<String>),
+    Redetect,
+}
+
+struct Worker {
+    source: Box<dyn Source>,
+    config: AcquisitionConfig,
+    writer: Writer<Sample>,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    events: Sender<HeadsetEvent>,
+    eeg_index: u64,
+    motion_index: u64,
+    last_eeg_time: f64,
+}
+
+impl Worker {
+    fn emit(&self, kind: EventKind) {
+        let model = decode_mode(self.shared.mode.load(Ordering::Acquire))
+            .map(|m| m.model)
+            .or(self.source.identity().model_hint)
+            .unwrap_or(Model::EpocPlus);
+        let identity = self.source.identity();
+        // A closed receiver only means nobody listens any more; acquisition goes on.
+        let _ = self.events.send(HeadsetEvent {
+            headset_id: headset_id(model, &identity.serial),
+            serial: identity.serial.as_str().to_owned(),
+            kind,
+        });
+    }
+
+    fn set_state(&self, s: LinkState) {
+        let v = match s {
+            LinkState::Connecting => 0,
+            LinkState::Connected => 1,
+            LinkState::Disconnected => 2,
+            LinkState::Ended => 3,
+        };
+        self.shared.state.store(v, Ordering::Release);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    fn candidates(&self) -> Vec<KeyLayout> {
+        if !self.config.candidates.is_empty() {
+            return self.config.candidates.clone();
+        }
+        match self.source.identity().model_hint {
+            Some(Model::Epoc) => KeyLayout::EPOC.to_vec(),
+            Some(Model::EpocPlus) => KeyLayout::EPOC_PLUS.to_vec(),
+            Some(Model::EpocX) => KeyLayout::EPOC_X.to_vec(),
+            None => KeyLayout::ALL.to_vec(),
+        }
+    }
+
+    fn run(mut self) {
+        let exit = self.run_inner();
+        self.set_state(LinkState::Ended);
+        let reason = match exit {
+            Exit::Ended(reason) => reason,
+            _ => None,
+        };
+        self.emit(EventKind::Ended { reason });
+    }
+
+    fn run_inner(&mut self) -> Exit {
+        let candidates = self.candidates();
+        let mut window = [[0u8; REPORT_LEN]; DETECT_WINDOW];
+        let mut arrivals = [0f64; DETECT_WINDOW];
+        let mut told_failure = false;
+        loop {
+            self.set_state(LinkState::Connecting);
+            let n = match self.fill(&mut window, &mut arrivals) {
+                Ok(n) => n,
+                Err(exit) => return exit,
+            };
+            let serial = self.source.identity().serial.clone();
+            let mut detection = match detect(&serial, &window[..n], &candidates) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.shared.rejected.fetch_add(n as u64, Ordering::Relaxed);
+                    if !told_failure {
+                        told_failure = true;
+                        self.emit(EventKind::DetectionFailed {
+                            reason: e.to_string(),
+                        });
+                    }
+                    continue;
+                }
+            };
+            told_failure = false;
+            detection.mode.eeg_rate = self.settle_rate(&detection, &window[..n], &arrivals[..n]);
+            self.shared
+                .mode
+                .store(encode_mode(detection.mode), Ordering::Release);
+            self.set_state(LinkState::Connected);
+            self.emit(EventKind::Connected {
+                mode: detection.mode,
+                layout: detection.layout,
+            });
+            let mut decoder = Decoder::from_detection(&serial, &detection);
+            let real_time = self.source.identity().real_time;
+            let mut clock = StreamClock::new(f64::from(detection.mode.eeg_rate.hz()), real_time);
+            for (report, arrival) in window[..n].iter().zip(arrivals) {
+                self.process(&mut decoder, &mut clock, report, arrival);
+            }
+            match self.stream(&mut decoder, &mut clock) {
+                Exit::Redetect => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// The EEG rate to start with. Detection proves 256 Hz only once a counter passes 127;
+    /// before that, trust the source's hint, else (real-time sources) the arrival rate of the
+    /// window's EEG reports. The decoder still switches to 256 Hz if a counter passes 127.
+    fn settle_rate(
+        &self,
+        detection: &epoc_protocol::Detection,
+        window: &[[u8; REPORT_LEN]],
+        arrivals: &[f64],
+    ) -> EegRate {
+        let mode = detection.mode;
+        if mode.resolution == Resolution::Bits14 || mode.eeg_rate == EegRate::Hz256 {
+            return mode.eeg_rate;
+        }
+        let identity = self.source.identity();
+        if let Some(hint) = identity.rate_hint {
+            return hint;
+        }
+        let (Some(first), Some(last)) = (arrivals.first(), arrivals.last()) else {
+            return mode.eeg_rate;
+        };
+        let span = last - first;
+        if !identity.real_time || span <= 0.0 {
+            return mode.eeg_rate;
+        }
+        let cipher = Cipher::for_layout(detection.layout, &identity.serial);
+        let eeg = window
+            .iter()
+            .filter(|ct| {
+                let mut p = **ct;
+                cipher.decrypt(&mut p);
+                p[1] == TYPE_EEG
+            })
+            .count();
+        // Halfway (geometrically) between 128 and 256 Hz.
+        if (eeg.saturating_sub(1)) as f64 / span > 181.0 {
+            EegRate::Hz256
+        } else {
+            EegRate::Hz128
+        }
+    }
+
+    /// Collect a detection window, riding out disconnects.
+    fn fill(
+        &mut self,
+        window: &mut [[u8; REPORT_LEN]; DETECT_WINDOW],
+        arrivals: &mut [f64; DETECT_WINDOW],
+    ) -> Result<usize, Exit> {
+        let mut n = 0;
+        let mut last = Instant::now();
+        while n < DETECT_WINDOW {
+            if self.stopping() {
+                return Err(Exit::Stop);
+            }
+            match self.source.read(self.config.read_timeout) {
+                Ok(Some(r)) => {
+                    window[n] = r;
+                    arrivals[n] = unix_now();
+                    n += 1;
+                    last = Instant::now();
+                }
+                Ok(None) if last.elapsed() < self.config.silence => {}
+                Ok(None) => {
+                    self.outage(format!("no report for {} ms", self.config.silence.as_millis()))?;
+                    n = 0;
+                    last = Instant::now();
+                }
+                Err(DriverError::Ended) if n >= epoc_protocol::MIN_REPORTS => return Ok(n),
+                Err(DriverError::Ended) => return Err(Exit::Ended(Some("end of capture".into()))),
+                Err(e) => {
+                    self.outage(e.to_string())?;
+                    n = 0;
+                    last = Instant::now();
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// The per-report loop.
+    fn stream(&mut self, decoder: &mut Decoder, clock: &mut StreamClock) -> Exit {
+        let mut last = Instant::now();
+        loop {
+            if self.stopping() {
+                return Exit::Stop;
+            }
+            match self.source.read(self.config.read_timeout) {
+                Ok(Some(report)) => {
+                    last = Instant::now();
+                    if !self.process(decoder, clock, &report, unix_now()) {
+                        return Exit::Redetect;
+                    }
+                }
+                Ok(None) if last.elapsed() < self.config.silence => {}
+                Ok(None) => {
+                    let reason = format!("no report for {} ms", self.config.silence.as_millis());
+                    return self.outage(reason).map_or_else(|e| e, |()| Exit::Redetect);
+                }
+                Err(DriverError::Ended) => return Exit::Ended(Some("end of capture".into())),
+                Err(e) => return self.outage(e.to_string()).map_or_else(|e| e, |()| Exit::Redetect),
+            }
+        }
+    }
+
+    /// Decode one report into the ring. Returns false when the headset seems to have changed
+    /// mode (a long run of undecodable reports) and detection must run again.
+    fn process(
+        &mut self,
+        decoder: &mut Decoder,
+        clock: &mut StreamClock,
+        report: &[u8; REPORT_LEN],
+        arrival: f64,
+    ) -> bool {
+        self.shared.reports.fetch_add(1, Ordering::Relaxed);
+        let before = decoder.mode().eeg_rate;
+        let decoded = match decoder.decode(report) {
+            Ok(d) => d,
+            Err(_) => {
+                self.shared.rejected.fetch_add(1, Ordering::Relaxed);
+                return decoder.rejected_streak() < REDETECT_AFTER;
+            }
+        };
+        if decoded.lost > 0 {
+            self.shared
+                .samples_lost
+                .fetch_add(u64::from(decoded.lost), Ordering::Relaxed);
+        }
+        let (index, time) = if decoded.report.kind == ReportKind::Motion {
+            // Motion has no rate of its own in the stream; it is stamped with the time of the
+            // EEG sample it follows (at most one EEG period off).
+            self.motion_index += 1 + u64::from(decoded.lost);
+            (self.motion_index - 1, self.last_eeg_time)
+        } else {
+            let mode = decoder.mode();
+            if mode.eeg_rate != before {
+                clock.set_rate(f64::from(mode.eeg_rate.hz()), self.eeg_index);
+                self.shared.mode.store(encode_mode(mode), Ordering::Release);
+            }
+            self.eeg_index += 1 + u64::from(decoded.lost);
+            let index = self.eeg_index - 1;
+            let time = clock.stamp(index, arrival);
+            self.last_eeg_time = time;
+            (index, time)
+        };
+        self.writer.push(Sample {
+            report: decoded.report,
+            time,
+            index,
+            lost: decoded.lost,
+        });
+        true
+    }
+
+    /// Announce a disconnect and try to get the device back until it returns, ends, or we
+    /// are told to stop. `Ok` means it is back (detection runs again: its mode may differ).
+    fn outage(&mut self, reason: String) -> Result<(), Exit> {
+        self.set_state(LinkState::Disconnected);
+        self.emit(EventKind::Disconnected { reason });
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if self.stopping() {
+                return Err(Exit::Stop);
+            }
+            match self.source.reconnect() {
+                Ok(()) => {
+                    self.emit(EventKind::Reconnected);
+                    return Ok(());
+                }
+                Err(DriverError::Ended) => return Err(Exit::Ended(Some("device gone".into()))),
+                Err(_) => {
+                    // Sleep in short steps so a stop request is still noticed quickly.
+                    let until = Instant::now() + backoff;
+                    while Instant::now() < until && !self.stopping() {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    }
+}

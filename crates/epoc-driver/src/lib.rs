@@ -1,0 +1,29 @@
+//! Headset sources and the acquisition thread.
+//!
+//! A [`Source`] yields encrypted 32-byte reports: the USB dongle ([`hid`]), Bluetooth LE
+//! ([`ble`]), a capture file ([`replay`]), a synthetic EPOC+ ([`virtual_headset`]) or a
+//! channel fed by tests ([`channel_source`]). An [`Acquisition`] runs one dedicated OS thread
+//! per headset that detects the key layout, decrypts, decodes and timestamps every report into
+//! a lock-free [`sample_ring`] ring, and reports link changes as [`HeadsetEvent`]s.
+//! [`discovery`] lists what can be used, and why what cannot be used cannot.
+
+pub mod acquisition;
+pub mod ble;
+pub mod channel_source;
+mod clock;
+pub mod discovery;
+mod error;
+pub mod event;
+pub mod hid;
+mod pacing;
+pub mod replay;
+mod sample;
+pub mod source;
+pub mod virtual_headset;
+
+pub use acquisition::{Acquisition, AcquisitionConfig, AcquisitionStats, DETECT_WINDOW, LinkState};
+pub use clock::StreamClock;
+pub use error::DriverError;
+pub use event::{EventKind, HeadsetEvent, headset_id};
+pub use sample::Sample;
+pub use source::{Connection, Identity, Source};

@@ -1,0 +1,249 @@
+//! A synthetic EPOC+ (16-bit, 256 Hz EEG, 64 Hz motion) that needs no hardware.
+//!
+//! Its signal is plausible EEG: a 1/f background, an alpha rhythm near 10 Hz strongest at O1/O2,
+//! and a blink on AF3/AF4 every few seconds, around Emotiv's ~4200 µV DC level; plus motion,
+//! contact quality and battery. Every report is **encoded and encrypted exactly like a real
+//! EPOC+** with the key of its serial, so it exercises the real detection, decryption and
+//! decoding path.
+
+use std::time::Duration;
+
+use epoc_protocol::{
+    Cipher, DISPLAY_ORDER, EEG_CHANNELS, KeyLayout, Mode, Model, REPORT_LEN, Report, ReportKind, Serial,
+    encode,
+};
+
+use crate::DriverError;
+use crate::pacing::Pacer;
+use crate::source::{Connection, Identity, Source};
+
+/// EEG samples per second.
+pub const VIRTUAL_EEG_HZ: u32 = 256;
+/// Motion samples per second (one motion report after every fourth EEG report).
+pub const VIRTUAL_MOTION_HZ: u32 = 64;
+const UV_PER_COUNT: f64 = 0.128205128205129;
+
+/// The serial of virtual headset number `n`: stable, so its Cortex id is too.
+pub fn virtual_serial(n: u32) -> String {
+    format!("VD2026{:010}", n)
+}
+
+/// Deterministic xorshift64* (no dependency, same signal on every run for a given headset).
+#[derive(Debug, Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Approximately standard normal (sum of four uniforms).
+    fn normal(&mut self) -> f64 {
+        (self.unit() + self.unit() + self.unit() + self.unit() - 2.0) * 1.732
+    }
+}
+
+/// How strongly each channel (display order) carries alpha and blinks.
+const ALPHA_WEIGHT: [f64; EEG_CHANNELS] = [
+    0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1.0, 1.0, 0.5, 0.2, 0.1, 0.1, 0.1, 0.1,
+];
+const BLINK_WEIGHT: [f64; EEG_CHANNELS] = [
+    1.0, 0.5, 0.2, 0.05, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.05, 0.2, 0.5, 1.0,
+];
+/// Poles of the three first-order filters whose sum approximates a 1/f spectrum.
+const PINK_POLES: [f64; 3] = [0.995, 0.95, 0.6];
+const PINK_GAINS: [f64; 3] = [0.8, 1.6, 2.4];
+
+#[derive(Debug, Clone)]
+struct Generator {
+    rng: Rng,
+    pink: [[f64; 3]; EEG_CHANNELS],
+    dc: [f64; EEG_CHANNELS],
+    alpha_phase: f64,
+    alpha_freq: f64,
+    next_blink: u64,
+}
+
+impl Generator {
+    fn new(seed: u64) -> Self {
+        let mut rng = Rng(seed | 1);
+        let dc = std::array::from_fn(|_| 4200.0 + (rng.unit() - 0.5) * 60.0);
+        Generator {
+            rng,
+            pink: [[0.0; 3]; EEG_CHANNELS],
+            dc,
+            alpha_phase: 0.0,
+            alpha_freq: 10.0,
+            next_blink: 512,
+        }
+    }
+
+    /// The µV of every channel at sample `n`.
+    fn eeg(&mut self, n: u64) -> [f64; EEG_CHANNELS] {
+        let dt = 1.0 / f64::from(VIRTUAL_EEG_HZ);
+        // Alpha wanders a little around 10 Hz and waxes and wanes over seconds.
+        self.alpha_freq = (self.alpha_freq + self.rng.normal() * 0.002).clamp(9.5, 10.5);
+        self.alpha_phase =
+            (self.alpha_phase + std::f64::consts::TAU * self.alpha_freq * dt) % std::f64::consts::TAU;
+        let envelope = 12.0 + 6.0 * (std::f64::consts::TAU * 0.1 * n as f64 * dt).sin();
+        let alpha = envelope * self.alpha_phase.sin();
+        if n >= self.next_blink + 64 {
+            self.next_blink = n + 768 + (self.rng.unit() * 768.0) as u64; // every 3–6 s
+        }
+        let blink = if n >= self.next_blink {
+            // A 250 ms raised-cosine eyelid artefact.
+            let x = (n - self.next_blink) as f64 / 64.0;
+            120.0 * 0.5 * (1.0 - (std::f64::consts::TAU * x).cos())
+        } else {
+            0.0
+        };
+        std::array::from_fn(|ch| {
+            let mut background = 0.0;
+            for k in 0..3 {
+                let s = &mut self.pink[ch][k];
+                *s = PINK_POLES[k] * *s + self.rng.normal();
+                background += PINK_GAINS[k] * *s * (1.0 - PINK_POLES[k]).sqrt();
+            }
+            self.dc[ch]
+                + background * 2.0
+                + ALPHA_WEIGHT[ch] * alpha
+                + BLINK_WEIGHT[ch] * blink
+                + self.rng.normal()
+        })
+    }
+}
+
+/// The virtual headset as a [`Source`].
+pub struct VirtualHeadset {
+    identity: Identity,
+    cipher: Cipher,
+    generator: Generator,
+    pacer: Pacer,
+    real_time: bool,
+    eeg_n: u64,
+    motion_n: u64,
+    motion_next: bool,
+}
+
+impl VirtualHeadset {
+    /// Virtual headset number `n` (1, 2, …), paced at the real rate or as fast as possible.
+    pub fn new(n: u32, real_time: bool) -> Result<Self, DriverError> {
+        let serial = Serial::from_usb(&virtual_serial(n))?;
+        Ok(VirtualHeadset {
+            cipher: Cipher::for_layout(KeyLayout::Plus16, &serial),
+            identity: Identity {
+                serial,
+                model_hint: Some(Model::EpocPlus),
+                rate_hint: Some(epoc_protocol::EegRate::Hz256),
+                connection: Connection::Virtual,
+                location: format!("virtual:{n}"),
+                real_time,
+            },
+            generator: Generator::new(0x5EED_0000 + u64::from(n)),
+            pacer: Pacer::new(),
+            real_time,
+            eeg_n: 0,
+            motion_n: 0,
+            motion_next: false,
+        })
+    }
+
+    fn eeg_report(&mut self) -> Report {
+        let n = self.eeg_n;
+        let counter = (n % 256) as u8;
+        let uv = self.generator.eeg(n);
+        let eeg = uv.map(|v| (v / UV_PER_COUNT).round().clamp(0.0, 65535.0) as u16);
+        let aux = if counter == 255 {
+            110 // battery, raw (the 16-bit scale is unknown; a real EPOC+ read 114–115)
+        } else {
+            0x0200 + (self.generator.rng.unit() * 64.0) as u16 // "good" contact
+        };
+        Report {
+            mode: Mode::EPOC_PLUS_256,
+            kind: ReportKind::Eeg,
+            counter,
+            eeg,
+            aux,
+            motion: [0; 9],
+        }
+    }
+
+    fn motion_report(&mut self) -> Report {
+        let r = &mut self.generator.rng;
+        let mut noise = |sd: f64| (r.normal() * sd).round() as i16;
+        Report {
+            mode: Mode::EPOC_PLUS_256,
+            kind: ReportKind::Motion,
+            counter: (self.motion_n % u64::from(VIRTUAL_MOTION_HZ)) as u8,
+            eeg: [0; EEG_CHANNELS],
+            aux: 0,
+            motion: [
+                noise(3.0),
+                noise(3.0),
+                noise(3.0),
+                noise(40.0),
+                16384 + noise(40.0),
+                noise(40.0),
+                -600 + noise(5.0),
+                -1590 + noise(5.0),
+                260 + noise(5.0),
+            ],
+        }
+    }
+}
+
+impl Source for VirtualHeadset {
+    fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    fn read(&mut self, timeout: Duration) -> Result<Option<[u8; REPORT_LEN]>, DriverError> {
+        let report = if self.motion_next {
+            self.motion_next = false;
+            let r = self.motion_report();
+            self.motion_n += 1;
+            r
+        } else {
+            let due = Duration::from_secs_f64(self.eeg_n as f64 / f64::from(VIRTUAL_EEG_HZ));
+            if self.real_time && !self.pacer.wait_until(due, timeout) {
+                return Ok(None);
+            }
+            let r = self.eeg_report();
+            self.eeg_n += 1;
+            self.motion_next = self
+                .eeg_n
+                .is_multiple_of(u64::from(VIRTUAL_EEG_HZ / VIRTUAL_MOTION_HZ));
+            r
+        };
+        let mut bytes = encode(&report)?;
+        self.cipher.encrypt(&mut bytes);
+        Ok(Some(bytes))
+    }
+
+    fn reconnect(&mut self) -> Result<(), DriverError> {
+        Ok(())
+    }
+}
+
+/// The channel names the virtual headset fills, for documentation and tests.
+pub fn virtual_channels() -> [&'static str; EEG_CHANNELS] {
+    DISPLAY_ORDER.map(|c| c.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials_are_stable_and_keyable() {
+        assert_eq!(virtual_serial(1), "VD20260000000001");
+        assert!(VirtualHeadset::new(3, false).is_ok());
+        assert_eq!(virtual_channels()[6], "O1");
+    }
+}
