@@ -14,10 +14,20 @@ step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (all crates; large captures from ../shared/captures when present)"
-cargo test --workspace --locked
+log=$(mktemp)
+cargo test --workspace --locked 2>&1 | tee "$log"
+
+step "loom model checks of the sample ring (separate target dir: --cfg loom rebuilds everything)"
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p sample-ring --release --locked --test loom 2>&1 | tee -a "$log"
 
 step "benchmarks compile (run them with: cargo bench)"
 cargo bench --workspace --locked --no-run
 
+# One closing line for the whole run, summed over every test binary above.
+passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+skipped=$(grep -Eo '[0-9]+ ignored' "$log" | awk '{s+=$1} END {print s+0}')
+rm -f "$log"
 echo
 echo "all checks passed"
+echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"

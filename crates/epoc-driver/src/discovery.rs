@@ -83,6 +83,50 @@ pub fn discover(ble_scan: Option<Duration>) -> Discovered {
     out
 }
 
+/// Open the headset named by `spec`, or the only usable dongle when `spec` is `None`.
+///
+/// `spec` may be `virtual:N` (or `virtual`), a virtual headset's Cortex id, a dongle's Cortex
+/// id, USB serial or hidraw path, or a Bluetooth address or advertised name.
+pub fn open(spec: Option<&str>) -> Result<Box<dyn crate::Source>, DriverError> {
+    let Some(spec) = spec.map(str::trim) else {
+        return Ok(Box::new(hid::HidSource::open(None)?));
+    };
+    if let Some(n) = virtual_number(spec) {
+        return Ok(Box::new(crate::virtual_headset::VirtualHeadset::new(n, true)?));
+    }
+    let dongles = hid::enumerate().unwrap_or_default();
+    if let Some(d) = dongles.iter().find(|d| {
+        d.path == spec
+            || d.serial.as_deref() == Some(spec)
+            || found_dongle(d).headset_id.eq_ignore_ascii_case(spec)
+    }) {
+        if let Some(problem) = &d.problem {
+            return Err(DriverError::CannotOpen(problem.clone()));
+        }
+        return Ok(Box::new(hid::HidSource::open(d.serial.as_deref())?));
+    }
+    if spec.contains(':') || spec.starts_with("EPOC") {
+        return Ok(Box::new(ble::BleSource::connect(spec)?));
+    }
+    Err(DriverError::NotFound(format!(
+        "no headset {spec:?}: run `epocd devices` to see what is available (or use virtual:1)"
+    )))
+}
+
+/// `virtual`, `virtual:N`, or the Cortex id of virtual headset N.
+fn virtual_number(spec: &str) -> Option<u32> {
+    if spec.eq_ignore_ascii_case("virtual") {
+        return Some(1);
+    }
+    if let Some(n) = spec.strip_prefix("virtual:") {
+        return n.parse().ok().filter(|n| *n > 0);
+    }
+    (1..=64).find(|n| {
+        Serial::from_usb(&crate::virtual_headset::virtual_serial(*n))
+            .is_ok_and(|s| headset_id(Model::EpocPlus, &s).eq_ignore_ascii_case(spec))
+    })
+}
+
 /// A dongle appeared or went away.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HotplugEvent {
@@ -203,6 +247,19 @@ mod tests {
         assert_eq!(f.headset_id, "EPOCPLUS-03001874");
         assert_eq!(f.connection, Connection::Dongle);
         assert!(f.problem.unwrap().contains("permission denied"));
+    }
+
+    #[test]
+    fn virtual_specs() {
+        assert_eq!(virtual_number("virtual"), Some(1));
+        assert_eq!(virtual_number("virtual:3"), Some(3));
+        assert_eq!(virtual_number("virtual:0"), None);
+        assert_eq!(virtual_number("EPOCPLUS-00000002"), Some(2));
+        assert_eq!(virtual_number("EPOCPLUS-03001874"), None);
+        assert!(matches!(
+            open(Some("nothing-like-this")),
+            Err(DriverError::NotFound(_))
+        ));
     }
 
     #[test]

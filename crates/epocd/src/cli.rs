@@ -18,6 +18,70 @@ pub struct Cli {
 pub enum Command {
     /// Decrypt and decode a capture file (raw hidraw dump or emokit CSV) to JSON lines or CSV.
     Decode(DecodeArgs),
+    /// List headsets and dongles, and for any that cannot be used, the reason and the fix.
+    Devices(DevicesArgs),
+    /// Record raw reports from a headset into a file that `decode` and `--replay` read.
+    Capture(CaptureArgs),
+    /// Print decoded, timestamped samples live: the quick "is my headset working" check.
+    Stream(StreamArgs),
+}
+
+/// Arguments of `epocd devices`.
+#[derive(Debug, clap::Args)]
+pub struct DevicesArgs {
+    /// Seconds to scan for Bluetooth headsets (0 = do not scan).
+    #[arg(long, default_value_t = 3.0)]
+    pub ble_scan: f64,
+}
+
+/// Arguments of `epocd capture`.
+#[derive(Debug, clap::Args)]
+pub struct CaptureArgs {
+    /// Headset: a Cortex id or serial from `epocd devices`, a hidraw path, a BLE address or
+    /// name, or `virtual:N`. Default: the only usable dongle.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// File to write (raw 32-byte reports, back to back). Never overwritten without --force.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Arguments of `epocd stream`.
+#[derive(Debug, clap::Args)]
+pub struct StreamArgs {
+    /// Stream virtual headset N (1 when no number is given).
+    #[arg(long = "virtual", value_name = "N", num_args = 0..=1, default_missing_value = "1", conflicts_with_all = ["replay", "device"])]
+    pub virtual_headset: Option<u32>,
+    /// Stream a capture file as if it were a headset.
+    #[arg(long, value_name = "FILE", conflicts_with = "device")]
+    pub replay: Option<PathBuf>,
+    /// Dongle serial of the replayed capture (emokit CSVs: read from the file name if omitted).
+    #[arg(long, requires = "replay")]
+    pub serial: Option<String>,
+    /// Replay as fast as possible instead of at the headset's rate.
+    #[arg(long, requires = "replay")]
+    pub fast: bool,
+    /// Replay in a loop.
+    #[arg(long = "loop", requires = "replay")]
+    pub looping: bool,
+    /// A real headset (see `epocd devices`); default: the only usable dongle.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
+    pub format: FormatArg,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Stop after this many samples.
+    #[arg(long)]
+    pub count: Option<u64>,
 }
 
 /// Which headset a capture came from; `auto` finds out by trial decryption.

@@ -150,7 +150,7 @@ fn write_all(
 ) -> io::Result<usize> {
     let mut decoder = Decoder::from_detection(serial, detection);
     if format == FormatArg::Csv {
-        output::write_csv_header(out, detection.mode)?;
+        output::write_csv_header(out, detection.mode, false)?;
     }
     let mut index = 0;
     let mut skipped = 0;
@@ -160,9 +160,15 @@ fn write_all(
             if result.is_ok() {
                 match decoded {
                     Ok(d) => {
+                        let row = output::Row {
+                            index: index as u64,
+                            time: None,
+                            lost: d.lost,
+                            report: &d.report,
+                        };
                         result = match format {
-                            FormatArg::Jsonl => output::write_jsonl(out, index, &d),
-                            FormatArg::Csv => output::write_csv_row(out, index, &d),
+                            FormatArg::Jsonl => output::write_jsonl(out, &row),
+                            FormatArg::Csv => output::write_csv_row(out, &row),
                         }
                     }
                     Err(_) => skipped += 1,

@@ -1,9 +1,13 @@
 //! `epocd`: the command-line entry point. Each subcommand lives in its own module; this file
 //! only parses arguments, runs one, and turns its error into a message and an exit status.
 
+mod capture_cmd;
 mod cli;
 mod decode_cmd;
+mod devices_cmd;
+mod error;
 mod output;
+mod stream_cmd;
 
 use std::process::ExitCode;
 
@@ -12,7 +16,10 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
-        cli::Command::Decode(args) => decode_cmd::run(&args),
+        cli::Command::Decode(args) => decode_cmd::run(&args).map_err(error::CliError::from),
+        cli::Command::Devices(args) => devices_cmd::run(&args),
+        cli::Command::Capture(args) => capture_cmd::run(&args),
+        cli::Command::Stream(args) => stream_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,12 +1,26 @@
-//! Text renderings of decoded reports (JSON lines and CSV), written by hand so every value
-//! has a fixed, documented format: µV with 3 decimals, raw counts as integers.
+//! Text renderings of decoded samples (JSON lines and CSV), written by hand so every value
+//! has a fixed, documented format: µV with 3 decimals, raw counts as integers, times with
+//! 6 decimals.
 
 use std::io::{self, Write};
 
 use epoc_protocol::{
-    DISPLAY_ORDER, Decoded, EPOCX_MOTION_NAMES, GYRO14_NAMES, MOTION_NAMES, Mode, Model, Report, ReportKind,
+    DISPLAY_ORDER, EPOCX_MOTION_NAMES, GYRO14_NAMES, MOTION_NAMES, Mode, Model, Report, ReportKind,
     Resolution,
 };
+
+/// One output row: a report, where it sits, and (when streaming) its timestamp.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    /// File index (`decode`) or stream sample index (`stream`).
+    pub index: u64,
+    /// Unix seconds, for live samples.
+    pub time: Option<f64>,
+    /// Samples of the same stream lost just before this one.
+    pub lost: u16,
+    /// The decoded report.
+    pub report: &'a Report,
+}
 
 /// Names of the motion values a mode carries (EPOC: 2 gyro axes in EEG reports).
 pub fn motion_names(mode: Mode) -> &'static [&'static str] {
@@ -23,14 +37,18 @@ fn has_motion(r: &Report) -> bool {
 }
 
 /// One JSON object per line.
-pub fn write_jsonl(out: &mut impl Write, index: usize, d: &Decoded) -> io::Result<()> {
-    let r = &d.report;
+pub fn write_jsonl(out: &mut impl Write, row: &Row) -> io::Result<()> {
+    let r = row.report;
+    write!(out, r#"{{"index":{}"#, row.index)?;
+    if let Some(t) = row.time {
+        write!(out, r#","time":{t:.6}"#)?;
+    }
     write!(
         out,
-        r#"{{"index":{index},"kind":"{}","counter":{},"lost":{}"#,
+        r#","kind":"{}","counter":{},"lost":{}"#,
         r.kind.name(),
         r.sequence(),
-        d.lost
+        row.lost
     )?;
     if r.has_eeg() {
         out.write_all(br#","eeg":{"#)?;
@@ -81,9 +99,13 @@ pub fn write_jsonl(out: &mut impl Write, index: usize, d: &Decoded) -> io::Resul
     out.write_all(b"}\n")
 }
 
-/// The CSV header for a mode.
-pub fn write_csv_header(out: &mut impl Write, mode: Mode) -> io::Result<()> {
-    out.write_all(b"index,kind,counter,lost")?;
+/// The CSV header for a mode; `with_time` adds a `time` column after `index`.
+pub fn write_csv_header(out: &mut impl Write, mode: Mode, with_time: bool) -> io::Result<()> {
+    out.write_all(b"index")?;
+    if with_time {
+        out.write_all(b",time")?;
+    }
+    out.write_all(b",kind,counter,lost")?;
     for ch in DISPLAY_ORDER {
         write!(out, ",{}", ch.name())?;
     }
@@ -95,9 +117,13 @@ pub fn write_csv_header(out: &mut impl Write, mode: Mode) -> io::Result<()> {
 }
 
 /// One CSV row; fields a report does not carry are empty.
-pub fn write_csv_row(out: &mut impl Write, index: usize, d: &Decoded) -> io::Result<()> {
-    let r = &d.report;
-    write!(out, "{index},{},{},{}", r.kind.name(), r.sequence(), d.lost)?;
+pub fn write_csv_row(out: &mut impl Write, row: &Row) -> io::Result<()> {
+    let r = row.report;
+    write!(out, "{}", row.index)?;
+    if let Some(t) = row.time {
+        write!(out, ",{t:.6}")?;
+    }
+    write!(out, ",{},{},{}", r.kind.name(), r.sequence(), row.lost)?;
     if r.has_eeg() {
         for uv in r.eeg_microvolts() {
             write!(out, ",{uv:.3}")?;

@@ -1,0 +1,47 @@
+//! The CLI's error: every failure a subcommand can have, and the exit status it maps to.
+
+use std::io;
+
+use epoc_driver::DriverError;
+use thiserror::Error;
+
+use crate::decode_cmd::DecodeError;
+
+/// Why a subcommand failed. The message is printed as `epocd: <message>`.
+#[derive(Debug, Error)]
+pub enum CliError {
+    /// `decode` failed.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A device or capture could not be used.
+    #[error(transparent)]
+    Driver(#[from] DriverError),
+    /// A file or the terminal failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The command line asks for something impossible.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl CliError {
+    /// 2 when the user must change the input or the setup, 1 for failures of the machine.
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            CliError::Decode(e) => e.exit_status(),
+            CliError::Driver(DriverError::Io(_)) | CliError::Io { .. } => 1,
+            CliError::Driver(_) | CliError::Usage(_) => 2,
+        }
+    }
+
+    /// Wrap an I/O error with what was being done.
+    pub fn io(context: impl Into<String>) -> impl FnOnce(io::Error) -> CliError {
+        let context = context.into();
+        move |source| CliError::Io { context, source }
+    }
+}
