@@ -26,6 +26,32 @@ pub const DETECT_WINDOW: usize = 64;
 /// Consecutive undecodable reports after which the headset is assumed to have changed mode.
 const REDETECT_AFTER: u32 = 128;
 
+/// Wakes one consumer thread when a sample is published, so it can sleep instead of polling.
+/// `wake` is an atomic check plus, only if that thread is parked, a futex wake: no lock and
+/// no tokio on the acquisition thread.
+#[derive(Debug, Clone, Default)]
+pub struct Wakeup(Arc<std::sync::OnceLock<std::thread::Thread>>);
+
+impl Wakeup {
+    /// A wakeup with no thread yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The thread to wake (set once; later calls are ignored).
+    pub fn set_thread(&self, thread: std::thread::Thread) {
+        let _ = self.0.set(thread);
+    }
+
+    /// Wake the thread if there is one.
+    #[inline]
+    pub fn wake(&self) {
+        if let Some(t) = self.0.get() {
+            t.unpark();
+        }
+    }
+}
+
 /// Tunables of an acquisition thread.
 #[derive(Debug, Clone)]
 pub struct AcquisitionConfig {
@@ -37,6 +63,8 @@ pub struct AcquisitionConfig {
     pub read_timeout: Duration,
     /// Key layouts to try; empty = all layouts of the model hint, or all.
     pub candidates: Vec<KeyLayout>,
+    /// Woken after every published sample.
+    pub wakeup: Wakeup,
 }
 
 impl Default for AcquisitionConfig {
@@ -46,6 +74,7 @@ impl Default for AcquisitionConfig {
             silence: Duration::from_secs(1),
             read_timeout: Duration::from_millis(50),
             candidates: Vec::new(),
+            wakeup: Wakeup::new(),
         }
     }
 }
@@ -492,6 +521,7 @@ impl Worker {
             index,
             lost: decoded.lost,
         });
+        self.config.wakeup.wake();
         true
     }
 

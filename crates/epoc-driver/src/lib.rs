@@ -21,7 +21,7 @@ mod sample;
 pub mod source;
 pub mod virtual_headset;
 
-pub use acquisition::{Acquisition, AcquisitionConfig, AcquisitionStats, DETECT_WINDOW, LinkState};
+pub use acquisition::{Acquisition, AcquisitionConfig, AcquisitionStats, DETECT_WINDOW, LinkState, Wakeup};
 pub use clock::StreamClock;
 pub use error::DriverError;
 pub use event::{EventKind, HeadsetEvent, headset_id};

@@ -24,6 +24,50 @@ pub enum Command {
     Capture(CaptureArgs),
     /// Print decoded, timestamped samples live: the quick "is my headset working" check.
     Stream(StreamArgs),
+    /// Serve the Cortex API (JSON-RPC over WebSocket) on wss://127.0.0.1:6868.
+    Serve(ServeArgs),
+    /// Print where the local CA certificate is and how to trust it.
+    Cert(CertArgs),
+}
+
+/// Arguments of `epocd serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback only by default).
+    #[arg(long, default_value = "127.0.0.1:6868")]
+    pub listen: std::net::SocketAddr,
+    /// Where tokens, grants and the TLS files live (default: the XDG data dir).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Serve plain ws:// instead of wss:// (development only).
+    #[arg(long)]
+    pub no_tls: bool,
+    /// Add this many virtual headsets.
+    #[arg(long = "virtual", value_name = "N", default_value_t = 0)]
+    pub virtual_headsets: u32,
+    /// Add a headset that plays this capture in a loop (repeatable; pair each with --serial).
+    #[arg(long, value_name = "FILE")]
+    pub replay: Vec<PathBuf>,
+    /// Dongle serial of each --replay capture, in the same order.
+    #[arg(long, value_name = "SERIAL")]
+    pub serial: Vec<String>,
+    /// Also allow this web origin (e.g. https://lab.example); repeatable.
+    #[arg(long)]
+    pub allow_origin: Vec<String>,
+    /// Do not watch USB for dongles.
+    #[arg(long)]
+    pub no_hotplug: bool,
+    /// Seconds a controlDevice refresh scans Bluetooth (0: no Bluetooth).
+    #[arg(long, default_value_t = 3.0)]
+    pub ble_scan: f64,
+}
+
+/// Arguments of `epocd cert`.
+#[derive(Debug, clap::Args)]
+pub struct CertArgs {
+    /// The data dir `serve` uses (default: the XDG data dir).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Arguments of `epocd devices`.

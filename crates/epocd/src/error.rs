@@ -24,6 +24,12 @@ pub enum CliError {
         /// The OS error.
         source: io::Error,
     },
+    /// The server could not start.
+    #[error(transparent)]
+    Rpc(#[from] cortex_rpc::RpcError),
+    /// The Cortex service could not start or add a headset.
+    #[error(transparent)]
+    Session(#[from] cortex_session::SessionError),
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),
@@ -35,7 +41,8 @@ impl CliError {
         match self {
             CliError::Decode(e) => e.exit_status(),
             CliError::Driver(DriverError::Io(_)) | CliError::Io { .. } => 1,
-            CliError::Driver(_) | CliError::Usage(_) => 2,
+            CliError::Rpc(_) => 1,
+            CliError::Driver(_) | CliError::Usage(_) | CliError::Session(_) => 2,
         }
     }
 

@@ -7,6 +7,7 @@ mod decode_cmd;
 mod devices_cmd;
 mod error;
 mod output;
+mod serve_cmd;
 mod stream_cmd;
 
 use std::process::ExitCode;
@@ -20,6 +21,8 @@ fn main() -> ExitCode {
         cli::Command::Devices(args) => devices_cmd::run(&args),
         cli::Command::Capture(args) => capture_cmd::run(&args),
         cli::Command::Stream(args) => stream_cmd::run(&args),
+        cli::Command::Serve(args) => serve_cmd::run(&args),
+        cli::Command::Cert(args) => serve_cmd::cert(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,14 @@
+//! The JSON-RPC 2.0 / WebSocket shell of epocd's Cortex API: the envelope rules, parameter
+//! checks, method dispatch to `cortex-session`, the Cortex error-code table, TLS with a
+//! locally generated CA, and the server with per-client bounded queues.
+
+pub mod codes;
+mod dispatch;
+pub mod envelope;
+mod error;
+mod params;
+pub mod server;
+pub mod tls;
+
+pub use error::RpcError;
+pub use server::{Server, ServerOptions};

@@ -1,0 +1,44 @@
+//! The one error type of this crate. Cortex error codes are assigned in `cortex-rpc`.
+
+use thiserror::Error;
+
+/// Why a Cortex request cannot be served. Messages say what the app should do.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SessionError {
+    /// The token is unknown (never issued, or malformed).
+    #[error("invalid cortex token: call authorize to get one")]
+    InvalidToken,
+    /// The token was issued but has expired.
+    #[error("the cortex token has expired: call authorize again")]
+    TokenExpired,
+    /// The app has not been granted access.
+    #[error("this application has no access right yet: call requestAccess first")]
+    NoAccess,
+    /// A clientId that is missing or empty.
+    #[error("invalid client id or client secret: clientId must be a non-empty string")]
+    BadClient,
+    /// No headset with that id.
+    #[error("headset {0} not found: call queryHeadsets to see the available ids")]
+    HeadsetNotFound(String),
+    /// The headset exists but is not connected.
+    #[error("headset {0} is not connected: call controlDevice connect and wait for warning 104")]
+    HeadsetNotConnected(String),
+    /// One session per headset per app.
+    #[error("a session already exists for headset {0} in this application (session {1})")]
+    SessionExists(String, String),
+    /// No open session with that id for this app.
+    #[error("session {0} does not exist or is closed")]
+    SessionNotFound(String),
+    /// A `status` (or `command`) value outside the allowed set.
+    #[error("invalid status {0:?}")]
+    InvalidStatus(String),
+    /// Parameters that are present but wrong.
+    #[error("{0}")]
+    InvalidParams(String),
+    /// Something Cortex has that epocd deliberately does not (training, profiles).
+    #[error("{0}")]
+    NotSupported(String),
+    /// A failure inside epocd (disk, thread spawn).
+    #[error("internal error: {0}")]
+    Internal(String),
+}

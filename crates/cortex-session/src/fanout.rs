@@ -1,0 +1,415 @@
+//! One thread per connected headset that turns ring samples into Cortex data frames for every
+//! subscribed session, and computes the derived streams (dev, eq at 2 Hz; pow at 8 Hz).
+//!
+//! It sleeps until the acquisition thread publishes (unpark), so frames leave within
+//! microseconds without polling. Each frame goes into the subscriber's bounded [`Outbox`];
+//! a full outbox means that client stopped reading: it is warned and dropped, and nobody else
+//! (the headset thread, other clients) waits for it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU32, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use epoc_driver::{Sample, Wakeup};
+use epoc_protocol::{EEG_CHANNELS, Mode, ReportKind, Resolution};
+use sample_ring::{Next, Reader, RingHandle};
+
+use crate::power::{BandPower, POW_VALUES};
+use crate::streams::{Stream, frame_end, frame_start, push_f64};
+use crate::warning;
+
+/// Where a client's frames go. Implemented by the WebSocket layer with a bounded queue.
+pub trait Outbox: Send + Sync {
+    /// Queue one text frame. False when the queue is full: the client is not keeping up.
+    fn push(&self, frame: String) -> bool;
+    /// Send this last frame (a warning) if possible, then close the connection.
+    fn close(&self, last: String);
+}
+
+enum Control {
+    Subscribe {
+        sid: String,
+        streams: u8,
+        outbox: Arc<dyn Outbox>,
+    },
+    Unsubscribe {
+        sid: String,
+        streams: u8,
+    },
+    Remove {
+        sid: String,
+    },
+    Stop,
+}
+
+struct Subscriber {
+    sid: String,
+    streams: u8,
+    outbox: Arc<dyn Outbox>,
+}
+
+/// Live facts about the headset the fan-out learns from the samples (for headset objects
+/// and the dev/eq streams).
+#[derive(Debug, Default)]
+pub struct LiveInfo {
+    /// Battery percent (255 = unknown yet).
+    pub battery_percent: AtomicU8,
+    /// Motion samples per second, as observed.
+    pub motion_rate: AtomicU16,
+    /// Frames dropped because a client was too slow (per headset).
+    pub dropped_clients: AtomicU32,
+}
+
+/// The fan-out thread of one headset.
+pub struct Fanout {
+    control: Sender<Control>,
+    live: Arc<LiveInfo>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Fanout {
+    /// Start fanning out `ring`; `wakeup` is the acquisition's publish hook.
+    pub fn start(ring: RingHandle<Sample>, wakeup: &Wakeup, name: &str) -> std::io::Result<Self> {
+        let (control, rx) = unbounded();
+        let live = Arc::new(LiveInfo {
+            battery_percent: AtomicU8::new(255),
+            ..LiveInfo::default()
+        });
+        let worker = Worker::new(ring.reader(), rx, Arc::clone(&live));
+        let thread = std::thread::Builder::new()
+            .name(format!("fanout-{name}"))
+            .spawn(move || worker.run())?;
+        wakeup.set_thread(thread.thread().clone());
+        Ok(Fanout {
+            control,
+            live,
+            thread: Some(thread),
+        })
+    }
+
+    /// Add `streams` (a bit set of [`Stream::bit`]) for session `sid`.
+    pub fn subscribe(&self, sid: &str, streams: u8, outbox: Arc<dyn Outbox>) {
+        let _ = self.control.send(Control::Subscribe {
+            sid: sid.to_owned(),
+            streams,
+            outbox,
+        });
+        self.wake();
+    }
+
+    /// Remove `streams` for session `sid`.
+    pub fn unsubscribe(&self, sid: &str, streams: u8) {
+        let _ = self.control.send(Control::Unsubscribe {
+            sid: sid.to_owned(),
+            streams,
+        });
+        self.wake();
+    }
+
+    /// Forget session `sid` entirely.
+    pub fn remove(&self, sid: &str) {
+        let _ = self.control.send(Control::Remove { sid: sid.to_owned() });
+        self.wake();
+    }
+
+    /// Facts learned from the data.
+    pub fn live(&self) -> &LiveInfo {
+        &self.live
+    }
+
+    fn wake(&self) {
+        if let Some(t) = &self.thread {
+            t.thread().unpark();
+        }
+    }
+}
+
+impl Drop for Fanout {
+    fn drop(&mut self) {
+        let _ = self.control.send(Control::Stop);
+        self.wake();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Rolling state for the derived streams.
+struct Derived {
+    rate: u16,
+    levels: [u8; EEG_CHANNELS],
+    battery_percent: Option<u8>,
+    since_dev: u32,
+    since_pow: u32,
+    window_received: u32,
+    window_lost: u32,
+    eeg_seen: u64,
+    motion_seen: u64,
+    power: BandPower,
+    pow: [f64; POW_VALUES],
+}
+
+impl Derived {
+    fn new(rate: u16) -> Self {
+        Derived {
+            rate,
+            levels: [0; EEG_CHANNELS],
+            battery_percent: None,
+            since_dev: 0,
+            since_pow: 0,
+            window_received: 0,
+            window_lost: 0,
+            eeg_seen: 0,
+            motion_seen: 0,
+            power: BandPower::new(rate),
+            pow: [0.0; POW_VALUES],
+        }
+    }
+
+    fn sample_rate_quality(&self) -> f64 {
+        let total = self.window_received + self.window_lost;
+        if total == 0 {
+            1.0
+        } else {
+            f64::from(self.window_received) / f64::from(total)
+        }
+    }
+
+    fn overall(&self) -> u8 {
+        let sum: u32 = self.levels.iter().map(|&l| u32::from(l)).sum();
+        (sum * 100 / (4 * EEG_CHANNELS as u32)) as u8
+    }
+}
+
+/// Battery percent from a raw reading. 14-bit packets use emokit's table (in the protocol
+/// crate); the 16-bit scale is undocumented, so CyKit's observed ranges are used
+/// (92–117 at 256 Hz, 45–58 at 128 Hz), clamped.
+fn battery_percent(mode: Mode, raw: u16, table: Option<u8>) -> u8 {
+    if let Some(p) = table {
+        return p;
+    }
+    let (lo, hi) = if mode.eeg_rate.hz() == 256 {
+        (92.0, 117.0)
+    } else {
+        (45.0, 58.0)
+    };
+    ((f64::from(raw) - lo) / (hi - lo) * 100.0)
+        .clamp(0.0, 100.0)
+        .round() as u8
+}
+
+struct Worker {
+    reader: Reader<Sample>,
+    control: Receiver<Control>,
+    live: Arc<LiveInfo>,
+    subs: Vec<Subscriber>,
+    derived: Option<Derived>,
+    frame: String,
+}
+
+impl Worker {
+    fn new(reader: Reader<Sample>, control: Receiver<Control>, live: Arc<LiveInfo>) -> Self {
+        Worker {
+            reader,
+            control,
+            live,
+            subs: Vec::new(),
+            derived: None,
+            frame: String::with_capacity(512),
+        }
+    }
+
+    fn run(mut self) {
+        loop {
+            while let Ok(c) = self.control.try_recv() {
+                match c {
+                    Control::Subscribe { sid, streams, outbox } => {
+                        match self.subs.iter_mut().find(|s| s.sid == sid) {
+                            Some(s) => s.streams |= streams,
+                            None => self.subs.push(Subscriber { sid, streams, outbox }),
+                        }
+                    }
+                    Control::Unsubscribe { sid, streams } => {
+                        if let Some(s) = self.subs.iter_mut().find(|s| s.sid == sid) {
+                            s.streams &= !streams;
+                        }
+                    }
+                    Control::Remove { sid } => self.subs.retain(|s| s.sid != sid),
+                    Control::Stop => return,
+                }
+            }
+            loop {
+                match self.reader.try_next() {
+                    Next::Item(s) => self.on_sample(&s),
+                    Next::Missed(_) => {} // only if this thread was starved for a whole ring lap
+                    Next::Empty => break,
+                }
+            }
+            std::thread::park_timeout(Duration::from_millis(100));
+        }
+    }
+
+    fn on_sample(&mut self, s: &Sample) {
+        let r = &s.report;
+        let rate = r.mode.eeg_rate.hz();
+        if self.derived.as_ref().is_none_or(|d| d.rate != rate) {
+            self.derived = Some(Derived::new(rate));
+        }
+        if r.kind == ReportKind::Motion {
+            if let Some(d) = self.derived.as_mut() {
+                d.motion_seen += 1;
+            }
+            self.send(Stream::Mot, s);
+            return;
+        }
+        // EEG (and 14-bit battery packets, which carry EEG): update the derived state first.
+        let (pow_due, dev_due) = {
+            let Some(d) = self.derived.as_mut() else { return };
+            d.eeg_seen += 1;
+            if d.eeg_seen.is_multiple_of(u64::from(rate)) {
+                let per_sec = d.motion_seen as f64 * f64::from(rate) / d.eeg_seen as f64;
+                let nearest = [0u16, 32, 64, 128]
+                    .into_iter()
+                    .min_by_key(|r| (f64::from(*r) - per_sec).abs() as u32);
+                self.live
+                    .motion_rate
+                    .store(nearest.unwrap_or(0), Ordering::Relaxed);
+            }
+            if let Some(q) = r.quality() {
+                d.levels[q.channel.display_index()] = q.level().unwrap_or(if q.raw > 0 { 4 } else { 0 });
+            }
+            if let Some(b) = r.battery() {
+                let p = battery_percent(r.mode, b.raw, b.percent);
+                d.battery_percent = Some(p);
+                self.live.battery_percent.store(p, Ordering::Relaxed);
+            }
+            d.window_received += 1;
+            d.window_lost += u32::from(s.lost);
+            d.power.push(r.eeg_microvolts());
+            d.since_dev += 1;
+            d.since_pow += 1;
+            let pow_due = d.since_pow >= u32::from(rate / 8) && {
+                d.since_pow = 0;
+                d.power.compute(&mut d.pow)
+            };
+            let dev_due = d.since_dev >= u32::from(rate / 2);
+            if dev_due {
+                d.since_dev = 0;
+            }
+            (pow_due, dev_due)
+        };
+        if r.mode.resolution == Resolution::Bits14 {
+            // 14-bit packets carry the gyro: the motion stream follows the EEG.
+            self.send(Stream::Mot, s);
+        }
+        self.send(Stream::Eeg, s);
+        if pow_due {
+            self.send(Stream::Pow, s);
+        }
+        if dev_due {
+            self.send(Stream::Dev, s);
+            self.send(Stream::Eq, s);
+            if let Some(d) = self.derived.as_mut() {
+                d.window_received = 0;
+                d.window_lost = 0;
+            }
+        }
+    }
+
+    /// Build the frame of `stream` for each subscriber (the sid differs) and queue it.
+    fn send(&mut self, stream: Stream, s: &Sample) {
+        let bit = stream.bit();
+        if !self.subs.iter().any(|sub| sub.streams & bit != 0) {
+            return;
+        }
+        let mut dropped: Vec<usize> = Vec::new();
+        for (i, sub) in self.subs.iter().enumerate() {
+            if sub.streams & bit == 0 {
+                continue;
+            }
+            let mut frame = std::mem::take(&mut self.frame);
+            frame_start(&mut frame, stream);
+            write_values(&mut frame, stream, s, self.derived.as_ref());
+            frame_end(&mut frame, &sub.sid, s.time);
+            let out = frame.clone();
+            self.frame = frame;
+            if !sub.outbox.push(out) {
+                dropped.push(i);
+            }
+        }
+        for i in dropped.into_iter().rev() {
+            let sub = self.subs.remove(i);
+            self.live.dropped_clients.fetch_add(1, Ordering::Relaxed);
+            sub.outbox.close(warning::client_too_slow(&sub.sid));
+            // Every session of that connection is gone with it.
+            self.subs.retain(|other| !Arc::ptr_eq(&other.outbox, &sub.outbox));
+        }
+    }
+}
+
+fn write_values(out: &mut String, stream: Stream, s: &Sample, d: Option<&Derived>) {
+    let r = &s.report;
+    match stream {
+        Stream::Eeg => {
+            out.push_str(&r.sequence().to_string());
+            out.push_str(",0");
+            for uv in r.eeg_microvolts() {
+                out.push(',');
+                push_f64(out, uv, 3);
+            }
+            out.push(',');
+            push_f64(out, f64::from(r.aux), 1);
+            out.push_str(",0,[]");
+        }
+        Stream::Mot => {
+            out.push_str(&r.sequence().to_string());
+            out.push_str(",0");
+            let n = crate::streams::motion_sensors(r.mode).len();
+            for v in &r.motion[..n] {
+                out.push(',');
+                out.push_str(&v.to_string());
+            }
+        }
+        Stream::Dev => {
+            let Some(d) = d else { return };
+            let percent = d.battery_percent.unwrap_or(0);
+            out.push_str(&(u32::from(percent).div_ceil(25).min(4)).to_string());
+            out.push(',');
+            push_f64(out, d.sample_rate_quality(), 2);
+            out.push_str(",[");
+            for (i, l) in d.levels.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&l.to_string());
+            }
+            out.push(',');
+            out.push_str(&d.overall().to_string());
+            out.push_str("],");
+            out.push_str(&percent.to_string());
+        }
+        Stream::Eq => {
+            let Some(d) = d else { return };
+            out.push_str(&d.battery_percent.unwrap_or(0).to_string());
+            out.push(',');
+            out.push_str(&d.overall().to_string());
+            out.push(',');
+            push_f64(out, d.sample_rate_quality(), 2);
+            for l in d.levels {
+                out.push(',');
+                out.push_str(&l.to_string());
+            }
+        }
+        Stream::Pow => {
+            let Some(d) = d else { return };
+            for (i, v) in d.pow.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_f64(out, *v, 3);
+            }
+        }
+    }
+}
