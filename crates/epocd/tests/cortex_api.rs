@@ -1,0 +1,843 @@
+//! The Cortex API over raw WebSocket JSON against a running `epocd serve` (127.0.0.1, a free
+//! port): every method's result shape, the error code of each bad input, the envelope rules,
+//! robustness against garbage, Origin checks, TLS, and state that must survive a restart.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A daemon for one test, killed when dropped.
+struct Daemon {
+    child: Child,
+    url: String,
+}
+
+impl Daemon {
+    fn start(data_dir: &std::path::Path, extra: &[&str]) -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_epocd"))
+            .args([
+                "serve",
+                "--virtual",
+                "1",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-hotplug",
+                "--ble-scan",
+                "0",
+            ])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start epocd serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("the URL line");
+        let url = line
+            .trim()
+            .strip_prefix("epocd: listening on ")
+            .expect("URL line")
+            .to_owned();
+        Daemon { child, url }
+    }
+
+    fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn connect(url: &str) -> Ws {
+    connect_async(url).await.expect("connect").0
+}
+
+/// Read the next text frame as JSON, within 5 s.
+async fn next_json(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a frame within 5 s");
+        if let Some(Ok(Message::Text(t))) = msg {
+            return serde_json::from_str(t.as_str()).expect("valid JSON");
+        }
+        assert!(msg.is_some(), "connection closed");
+    }
+}
+
+/// Send a raw frame and return the response with the same id (skipping data and warnings,
+/// which are kept in `others`).
+async fn raw(ws: &mut Ws, text: String, others: &mut Vec<Value>) -> Value {
+    ws.send(Message::Text(text.into())).await.expect("send");
+    loop {
+        let v = next_json(ws).await;
+        if v.get("id").is_some() {
+            return v;
+        }
+        others.push(v);
+    }
+}
+
+async fn call(ws: &mut Ws, id: Value, method: &str, params: Option<Value>) -> Value {
+    let mut req = json!({"jsonrpc": "2.0", "id": id, "method": method});
+    if let Some(p) = params {
+        req["params"] = p;
+    }
+    let mut others = Vec::new();
+    raw(ws, req.to_string(), &mut others).await
+}
+
+fn code(v: &Value) -> i64 {
+    v["error"]["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("expected an error, got {v}"))
+}
+
+async fn authorize(ws: &mut Ws) -> String {
+    let r = call(
+        ws,
+        json!(2),
+        "requestAccess",
+        Some(json!({"clientId": "com.test.app", "clientSecret": "s"})),
+    )
+    .await;
+    assert_eq!(r["result"]["accessGranted"], true);
+    let r = call(
+        ws,
+        json!(3),
+        "authorize",
+        Some(json!({"clientId": "com.test.app", "clientSecret": "s", "license": "", "debit": 10})),
+    )
+    .await;
+    r["result"]["cortexToken"].as_str().expect("token").to_owned()
+}
+
+async fn headset(ws: &mut Ws) -> String {
+    // The virtual headset is connected within a second of start.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = call(ws, json!(4), "queryHeadsets", None).await;
+        if r["result"][0]["status"] == "connected" {
+            return r["result"][0]["id"].as_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "headset never connected: {r}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_method_has_the_cortex_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(dir.path(), &["--no-tls"]);
+    let mut ws = connect(&d.url).await;
+
+    // No params at all, and ids echoed with their JSON type.
+    let r = call(&mut ws, json!(22), "getCortexInfo", None).await;
+    assert_eq!(r["id"], json!(22));
+    assert_eq!(r["jsonrpc"], "2.0");
+    for k in ["buildDate", "buildNumber", "version"] {
+        assert!(r["result"][k].is_string(), "{k}");
+    }
+    let r = call(&mut ws, json!("abc"), "getUserLogin", None).await;
+    assert_eq!(r["id"], json!("abc"));
+    for k in [
+        "username",
+        "currentOSUId",
+        "currentOSUsername",
+        "loggedInOSUId",
+        "loggedInOSUsername",
+        "lastLoginTime",
+    ] {
+        assert!(r["result"][0][k].is_string(), "getUserLogin misses {k}");
+    }
+    assert_eq!(r["result"][0]["currentOSUId"], r["result"][0]["loggedInOSUId"]);
+
+    let r = call(
+        &mut ws,
+        json!(20),
+        "hasAccessRight",
+        Some(json!({"clientId": "com.test.app", "clientSecret": "s"})),
+    )
+    .await;
+    assert_eq!(r["result"]["accessGranted"], false);
+    assert!(r["result"]["message"].is_string());
+    let token = authorize(&mut ws).await;
+    assert!(token.len() >= 32);
+    let r = call(
+        &mut ws,
+        json!(20),
+        "hasAccessRight",
+        Some(json!({"clientId": "com.test.app", "clientSecret": "s"})),
+    )
+    .await;
+    assert_eq!(r["result"]["accessGranted"], true);
+    let r = call(
+        &mut ws,
+        json!(5),
+        "generateNewToken",
+        Some(json!({"cortexToken": token, "clientId": "com.test.app", "clientSecret": "s"})),
+    )
+    .await;
+    let token2 = r["result"]["cortexToken"].as_str().unwrap().to_owned();
+    assert_ne!(token2, token);
+    let r = call(
+        &mut ws,
+        json!(6),
+        "getUserInformation",
+        Some(json!({"cortexToken": token2})),
+    )
+    .await;
+    assert!(r["result"]["username"].is_string());
+    let r = call(
+        &mut ws,
+        json!(7),
+        "getLicenseInfo",
+        Some(json!({"cortexToken": token})),
+    )
+    .await;
+    let lic = &r["result"]["license"];
+    assert_eq!(lic["expired"], false);
+    assert!(lic["scopes"].as_array().unwrap().iter().any(|s| s == "eeg"));
+    for k in [
+        "licenseId",
+        "licenseName",
+        "applications",
+        "localQuota",
+        "seatCount",
+        "sessionCount",
+        "totalDebit",
+    ] {
+        assert!(!lic[k].is_null(), "license misses {k}");
+    }
+
+    let id = headset(&mut ws).await;
+    assert_eq!(id, "EPOCPLUS-00000001");
+    let r = call(
+        &mut ws,
+        json!(1),
+        "queryHeadsets",
+        Some(json!({"id": "EPOCPLUS-*"})),
+    )
+    .await;
+    let h = &r["result"][0];
+    assert_eq!(h["connectedBy"], "virtual");
+    assert_eq!(h["sensors"].as_array().unwrap().len(), 14);
+    assert_eq!(h["motionSensors"].as_array().unwrap().len(), 9);
+    assert_eq!(h["settings"]["eegRate"], 256);
+    assert_eq!(h["settings"]["eegRes"], 16);
+    assert_eq!(
+        call(&mut ws, json!(1), "queryHeadsets", Some(json!({"id": "EPOCX-*"}))).await["result"],
+        json!([])
+    );
+
+    // connect on a connected headset succeeds and warning 104 follows.
+    let mut others = Vec::new();
+    let req =
+        json!({"jsonrpc":"2.0","id":2,"method":"controlDevice","params":{"command":"connect","headset":id}});
+    let r = raw(&mut ws, req.to_string(), &mut others).await;
+    assert_eq!(r["result"]["command"], "connect");
+    let w = next_json(&mut ws).await;
+    assert_eq!(w["warning"]["code"], 104);
+    assert_eq!(w["warning"]["message"]["headsetId"], json!(id));
+    assert!(w.get("id").is_none(), "warnings carry no id");
+    // refresh ends with warning 142 whose message is an object with behavior.
+    let r = call(
+        &mut ws,
+        json!(25),
+        "controlDevice",
+        Some(json!({"command": "refresh"})),
+    )
+    .await;
+    assert_eq!(r["result"]["command"], "refresh");
+    let w = next_json(&mut ws).await;
+    assert_eq!(w["warning"]["code"], 142);
+    assert!(w["warning"]["message"]["behavior"].is_string());
+
+    let r = call(
+        &mut ws,
+        json!(8),
+        "updateHeadsetCustomInfo",
+        Some(json!({"cortexToken": token, "headsetId": id, "headbandPosition": "top"})),
+    )
+    .await;
+    assert_eq!(r["result"]["headbandPosition"], "top");
+    assert_eq!(r["result"]["headsetId"], json!(id));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let r = call(
+        &mut ws,
+        json!(28),
+        "syncWithHeadsetClock",
+        Some(json!({"headset": id, "systemTime": now, "monotonicTime": 1000.0})),
+    )
+    .await;
+    let adj = r["result"]["adjustment"].as_f64().unwrap();
+    assert!(
+        (1000.0 + adj - now).abs() < 1.0,
+        "monotonic + adjustment is the headset clock"
+    );
+
+    let r = call(
+        &mut ws,
+        json!(5),
+        "createSession",
+        Some(json!({"cortexToken": token, "headset": id, "status": "active"})),
+    )
+    .await;
+    let s = &r["result"];
+    assert_eq!(s["status"], "activated");
+    assert_eq!(s["appId"], "com.test.app");
+    assert_eq!(s["headset"]["id"], json!(id));
+    for k in [
+        "id",
+        "owner",
+        "license",
+        "started",
+        "stopped",
+        "streams",
+        "recordIds",
+        "recording",
+    ] {
+        assert!(!s[k].is_null(), "session misses {k}");
+    }
+    let sid = s["id"].as_str().unwrap().to_owned();
+    let r = call(
+        &mut ws,
+        json!(5),
+        "createSession",
+        Some(json!({"cortexToken": token, "headset": id, "status": "open"})),
+    )
+    .await;
+    assert_eq!(code(&r), -32005, "one session per headset per app");
+    let r = call(
+        &mut ws,
+        json!(9),
+        "querySessions",
+        Some(json!({"cortexToken": token})),
+    )
+    .await;
+    assert_eq!(r["result"].as_array().unwrap().len(), 1);
+
+    let r = call(&mut ws, json!(6), "subscribe", Some(json!({"cortexToken": token, "session": sid, "streams": ["eeg", "mot", "dev", "eq", "pow", "met"]}))).await;
+    let success = r["result"]["success"].as_array().unwrap();
+    let failure = r["result"]["failure"].as_array().unwrap();
+    assert_eq!(success.len(), 5);
+    assert_eq!(failure.len(), 1);
+    assert_eq!(failure[0]["streamName"], "met");
+    assert_eq!(failure[0]["code"], -32016);
+    let cols = |name: &str| success.iter().find(|x| x["streamName"] == name).unwrap()["cols"].clone();
+    assert_eq!(cols("eeg").as_array().unwrap().last().unwrap(), "MARKERS");
+    assert_eq!(cols("eeg").as_array().unwrap().len(), 19);
+    assert!(cols("dev")[2].is_array(), "dev cols nest the CQ list at index 2");
+    assert_eq!(cols("pow").as_array().unwrap().len(), 70);
+    assert_eq!(cols("pow")[0], "AF3/theta");
+    assert!(success.iter().all(|x| x["sid"] == json!(sid)));
+    let r = call(
+        &mut ws,
+        json!(6),
+        "subscribe",
+        Some(json!({"cortexToken": token, "session": sid, "streams": ["eeg"]})),
+    )
+    .await;
+    assert_eq!(r["result"]["failure"][0]["code"], -32016, "already subscribed");
+
+    // Data: no id, sid and time, values aligned with cols, MARKERS last; pow within 2.5 s.
+    let mut seen = std::collections::HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < deadline && seen.len() < 5 {
+        let v = next_json(&mut ws).await;
+        if v.get("warning").is_some() {
+            continue;
+        }
+        assert!(v.get("id").is_none(), "data carries no id: {v}");
+        assert_eq!(v["sid"], json!(sid));
+        assert!(v["time"].as_f64().unwrap() > 1.6e9);
+        let (name, values) = v
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| *k != "sid" && *k != "time")
+            .unwrap();
+        assert_eq!(
+            values.as_array().unwrap().len(),
+            cols(name).as_array().unwrap().len(),
+            "{name} values vs cols"
+        );
+        if name == "eeg" {
+            assert!(values.as_array().unwrap().last().unwrap().is_array());
+            let af3 = values[2].as_f64().unwrap();
+            assert!((3500.0..5000.0).contains(&af3));
+        }
+        seen.insert(name.clone(), v.clone());
+    }
+    assert_eq!(seen.len(), 5, "all five streams delivered: {:?}", seen.keys());
+
+    let r = call(
+        &mut ws,
+        json!(24),
+        "unsubscribe",
+        Some(json!({"cortexToken": token, "session": sid, "streams": ["eeg", "met"]})),
+    )
+    .await;
+    assert_eq!(r["result"]["success"][0]["streamName"], "eeg");
+    assert_eq!(r["result"]["failure"][0]["streamName"], "met");
+    assert!(r["result"]["failure"][0]["code"].is_i64());
+    let r = call(
+        &mut ws,
+        json!(5),
+        "updateSession",
+        Some(json!({"cortexToken": token, "session": sid, "status": "close"})),
+    )
+    .await;
+    assert_eq!(r["result"]["status"], "closed");
+    assert_eq!(r["result"]["id"], json!(sid));
+
+    // Methods epocd does not have answer clearly.
+    let r = call(
+        &mut ws,
+        json!(11),
+        "createRecord",
+        Some(json!({"cortexToken": token})),
+    )
+    .await;
+    assert_eq!(code(&r), -32601);
+    let r = call(&mut ws, json!(9), "training", Some(json!({"cortexToken": token}))).await;
+    assert_eq!(code(&r), -32601);
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not supported by epocd")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_bad_input_gets_its_error_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(dir.path(), &["--no-tls"]);
+    let mut ws = connect(&d.url).await;
+    let mut o = Vec::new();
+    let r = raw(&mut ws, "{not json".into(), &mut o).await;
+    assert_eq!((code(&r), r["id"].clone()), (-32700, Value::Null));
+    assert_eq!(code(&raw(&mut ws, "[1,2,3]".into(), &mut o).await), -32600);
+    assert_eq!(
+        code(
+            &raw(
+                &mut ws,
+                r#"{"jsonrpc":"2.0","method":"getCortexInfo"}"#.into(),
+                &mut o
+            )
+            .await
+        ),
+        -32600
+    );
+    assert_eq!(
+        code(&raw(&mut ws, r#"{"id":1,"method":42}"#.into(), &mut o).await),
+        -32600
+    );
+    assert_eq!(code(&call(&mut ws, json!(1), "noSuchMethod", None).await), -32601);
+    assert_eq!(
+        code(&call(&mut ws, json!(1), "authorize", Some(json!({"clientSecret": "s"}))).await),
+        -32602
+    );
+    assert_eq!(
+        code(
+            &call(
+                &mut ws,
+                json!(1),
+                "authorize",
+                Some(json!({"clientId": 5, "clientSecret": "s"}))
+            )
+            .await
+        ),
+        -32602
+    );
+    assert_eq!(
+        code(
+            &call(
+                &mut ws,
+                json!(1),
+                "authorize",
+                Some(json!({"clientId": "", "clientSecret": "s"}))
+            )
+            .await
+        ),
+        -32021
+    );
+    assert_eq!(
+        code(
+            &call(
+                &mut ws,
+                json!(1),
+                "authorize",
+                Some(json!({"clientId": "never.asked", "clientSecret": "s"}))
+            )
+            .await
+        ),
+        -32102,
+        "no token before requestAccess"
+    );
+    let r = raw(
+        &mut ws,
+        r#"{"id":1,"method":"getCortexInfo","params":[1]}"#.into(),
+        &mut o,
+    )
+    .await;
+    assert_eq!(code(&r), -32602);
+    assert_eq!(
+        code(
+            &call(
+                &mut ws,
+                json!(1),
+                "querySessions",
+                Some(json!({"cortexToken": "forged"}))
+            )
+            .await
+        ),
+        -32014
+    );
+    assert_eq!(
+        code(&call(&mut ws, json!(1), "querySessions", None).await),
+        -32602
+    );
+    let token = authorize(&mut ws).await;
+    let id = headset(&mut ws).await;
+    let p = |extra: Value| {
+        let mut v = json!({"cortexToken": token});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        Some(v)
+    };
+    assert_eq!(
+        code(
+            &call(
+                &mut ws,
+                json!(1),
+                "createSession",
+                p(json!({"headset": "EPOCX-DEADBEEF", "status": "active"}))
+            )
+            .await
+        ),
+        -32004
+    );
+    assert_eq!(
+        code(
+            &call(
+                &mut ws,
+                json!(1),
+                "createSession",
+                p(json!({"headset": id, "status": "sleepy"}))
+            )
+            .await
+        ),
+        -32013
+    );
+    assert_eq!(
+        code(
+            &call(
+                &mut ws,
+                json!(1),
+                "subscribe",
+                p(json!({"session": "nope", "streams": ["eeg"]}))
+            )
+            .await
+        ),
+        -32007
+    );
+    assert_eq!(
+        code(
+            &call(
+                &mut ws,
+                json!(1),
+                "subscribe",
+                p(json!({"session": "nope", "streams": []}))
+            )
+            .await
+        ),
+        -32602
+    );
+    assert_eq!(
+        code(
+            &call(
+                &mut ws,
+                json!(1),
+                "subscribe",
+                p(json!({"session": "nope", "streams": "eeg"}))
+            )
+            .await
+        ),
+        -32602
+    );
+    assert_eq!(
+        code(
+            &call(
+                &mut ws,
+                json!(1),
+                "controlDevice",
+                Some(json!({"command": "explode"}))
+            )
+            .await
+        ),
+        -32013
+    );
+    assert_eq!(
+        code(
+            &call(
+                &mut ws,
+                json!(1),
+                "controlDevice",
+                Some(json!({"command": "connect", "headset": "INSIGHT-1"}))
+            )
+            .await
+        ),
+        -32004
+    );
+    assert_eq!(
+        code(
+            &call(
+                &mut ws,
+                json!(1),
+                "syncWithHeadsetClock",
+                Some(json!({"headset": id, "systemTime": "x", "monotonicTime": 1}))
+            )
+            .await
+        ),
+        -32602
+    );
+    // An open (not activated) session cannot have eeg, but can have the others.
+    let r = call(
+        &mut ws,
+        json!(5),
+        "createSession",
+        p(json!({"headset": id, "status": "open"})),
+    )
+    .await;
+    let sid = r["result"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(r["result"]["status"], "opened");
+    let r = call(
+        &mut ws,
+        json!(6),
+        "subscribe",
+        p(json!({"session": sid, "streams": ["eeg", "dev"]})),
+    )
+    .await;
+    assert_eq!(r["result"]["failure"][0]["streamName"], "eeg");
+    assert!(
+        r["result"]["failure"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("activated")
+    );
+    assert_eq!(r["result"]["success"][0]["streamName"], "dev");
+    assert_eq!(
+        code(
+            &call(
+                &mut ws,
+                json!(1),
+                "updateSession",
+                p(json!({"session": sid, "status": "pause"}))
+            )
+            .await
+        ),
+        -32013
+    );
+    let r = call(
+        &mut ws,
+        json!(1),
+        "updateSession",
+        p(json!({"session": sid, "status": "active"})),
+    )
+    .await;
+    assert_eq!(r["result"]["status"], "activated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_bad_frames_do_not_hurt_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Daemon::start(dir.path(), &["--no-tls"]);
+    let mut ws = connect(&d.url).await;
+    let mut seed = 0x1234_5678_9abc_def0u64;
+    let mut rnd = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let shapes = [
+        r#"{"id":1,"method":"subscribe","params":{"cortexToken":1,"session":[],"streams":{}}}"#.to_owned(),
+        r#"{"id":1.5,"method":"createSession","params":{"cortexToken":null,"status":7}}"#.to_owned(),
+        r#"{"id":-1,"method":"controlDevice","params":{"command":null}}"#.to_owned(),
+        r#"{"id":"x","method":"syncWithHeadsetClock","params":{"headset":[1],"systemTime":{},"monotonicTime":"n"}}"#.to_owned(),
+        format!("{}{}", "[".repeat(5000), "]".repeat(5000)),
+        r#"{"id":true,"method":"getCortexInfo"}"#.to_owned(),
+        "\u{0}\u{1}garbage".to_owned(),
+        r#"{"id":1,"method":"","params":null}"#.to_owned(),
+    ];
+    let mut sent = 0;
+    for i in 0..3000u64 {
+        let frame = if i % 3 == 0 {
+            let bytes: Vec<u8> = (0..(rnd() % 200)).map(|_| (rnd() % 95 + 32) as u8).collect();
+            Message::Text(String::from_utf8(bytes).unwrap().into())
+        } else if i % 7 == 0 {
+            Message::Binary(vec![0xFF; (rnd() % 64) as usize].into())
+        } else {
+            Message::Text(shapes[(rnd() % shapes.len() as u64) as usize].clone().into())
+        };
+        ws.send(frame).await.unwrap();
+        sent += 1;
+    }
+    // Every frame gets exactly one answer (an error), in order.
+    let mut answers = 0;
+    while answers < sent {
+        let v = next_json(&mut ws).await;
+        if v.get("warning").is_some() {
+            continue; // e.g. 104 when the virtual headset connects
+        }
+        assert!(v.get("error").is_some() || v.get("result").is_some(), "{v}");
+        answers += 1;
+    }
+    let r = call(&mut ws, json!(99), "getCortexInfo", None).await;
+    assert!(r["result"]["version"].is_string(), "still answers after garbage");
+
+    // An oversized frame closes only that connection.
+    let mut big = connect(&d.url).await;
+    let _ = big.send(Message::Text("x".repeat(2 << 20).into())).await;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match big.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return true,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert_eq!(closed, Ok(true));
+    let mut fresh = connect(&d.url).await;
+    assert!(call(&mut fresh, json!(1), "getCortexInfo", None).await["result"].is_object());
+    assert!(d.alive(), "the daemon never panicked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_close_with_their_connection_and_tokens_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let token;
+    {
+        let d = Daemon::start(dir.path(), &["--no-tls"]);
+        let mut a = connect(&d.url).await;
+        token = authorize(&mut a).await;
+        let id = headset(&mut a).await;
+        let r = call(
+            &mut a,
+            json!(5),
+            "createSession",
+            Some(json!({"cortexToken": token, "headset": id, "status": "active"})),
+        )
+        .await;
+        assert_eq!(r["result"]["status"], "activated");
+        drop(a);
+        let mut b = connect(&d.url).await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let r = call(
+                &mut b,
+                json!(9),
+                "querySessions",
+                Some(json!({"cortexToken": token})),
+            )
+            .await;
+            if r["result"] == json!([]) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "session still open after its connection closed"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let d = Daemon::start(dir.path(), &["--no-tls"]);
+    let mut c = connect(&d.url).await;
+    let r = call(
+        &mut c,
+        json!(9),
+        "querySessions",
+        Some(json!({"cortexToken": token})),
+    )
+    .await;
+    assert_eq!(
+        r["result"],
+        json!([]),
+        "the old token still works after a restart: {r}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_web_origins_are_refused() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(dir.path(), &["--no-tls", "--allow-origin", "https://lab.example"]);
+    let with_origin = |origin: &str| {
+        let mut req = d.url.as_str().into_client_request().unwrap();
+        req.headers_mut().insert("Origin", origin.parse().unwrap());
+        req
+    };
+    assert!(
+        connect_async(with_origin("https://evil.example")).await.is_err(),
+        "a web page from another site"
+    );
+    assert!(
+        connect_async(with_origin("http://localhost:8080")).await.is_ok(),
+        "this machine's own pages"
+    );
+    assert!(
+        connect_async(with_origin("https://lab.example")).await.is_ok(),
+        "explicitly allowed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_with_the_generated_ca_over_tls_12_and_13() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(dir.path(), &[]);
+    assert!(d.url.starts_with("wss://127.0.0.1:"));
+    let ca = std::fs::read(dir.path().join("tls/epocd-ca.pem")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls::pki_types::pem::PemObject;
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(&ca) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let port = d.url.rsplit(':').next().unwrap().to_owned();
+    for versions in [&[&rustls::version::TLS12][..], &[&rustls::version::TLS13][..]] {
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)
+            .unwrap()
+            .with_root_certificates(roots.clone())
+            .with_no_client_auth();
+        let connector = tokio_tungstenite::Connector::Rustls(std::sync::Arc::new(config));
+        let url = format!("wss://localhost:{port}");
+        let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector))
+            .await
+            .expect("TLS handshake with the generated CA");
+        let r = call(&mut ws, json!(1), "getCortexInfo", None).await;
+        assert!(r["result"]["version"].is_string());
+    }
+}
