@@ -202,10 +202,20 @@ where
                     }
                     break;
                 }
-                frame = frames_rx.recv() => match frame {
-                    Some(f) => if sink.send(Message::Text(f.into())).await.is_err() { break },
-                    None => break,
-                },
+                frame = frames_rx.recv() => {
+                    let Some(f) = frame else { break };
+                    // Queue whatever else is ready, then one flush: one write for a burst.
+                    let mut ok = sink.feed(Message::Text(f.into())).await.is_ok();
+                    let mut batch = 1;
+                    while ok && batch < 256 {
+                        let Ok(f) = frames_rx.try_recv() else { break };
+                        ok = sink.feed(Message::Text(f.into())).await.is_ok();
+                        batch += 1;
+                    }
+                    if !ok || sink.flush().await.is_err() {
+                        break;
+                    }
+                }
             }
         }
         let _ = sink.close().await;

@@ -318,27 +318,29 @@ impl Worker {
         }
     }
 
-    /// Build the frame of `stream` for each subscriber (the sid differs) and queue it.
+    /// Build the frame of `stream` once and queue it for each subscriber (only the sid
+    /// differs between them).
     fn send(&mut self, stream: Stream, s: &Sample) {
         let bit = stream.bit();
         if !self.subs.iter().any(|sub| sub.streams & bit != 0) {
             return;
         }
+        let mut values = std::mem::take(&mut self.frame);
+        frame_start(&mut values, stream);
+        write_values(&mut values, stream, s, self.derived.as_ref());
         let mut dropped: Vec<usize> = Vec::new();
         for (i, sub) in self.subs.iter().enumerate() {
             if sub.streams & bit == 0 {
                 continue;
             }
-            let mut frame = std::mem::take(&mut self.frame);
-            frame_start(&mut frame, stream);
-            write_values(&mut frame, stream, s, self.derived.as_ref());
-            frame_end(&mut frame, &sub.sid, s.time);
-            let out = frame.clone();
-            self.frame = frame;
+            let mut out = String::with_capacity(values.len() + sub.sid.len() + 40);
+            out.push_str(&values);
+            frame_end(&mut out, &sub.sid, s.time);
             if !sub.outbox.push(out) {
                 dropped.push(i);
             }
         }
+        self.frame = values;
         for i in dropped.into_iter().rev() {
             let sub = self.subs.remove(i);
             self.live.dropped_clients.fetch_add(1, Ordering::Relaxed);

@@ -93,6 +93,20 @@ async fn raw(ws: &mut Ws, text: String, others: &mut Vec<Value>) -> Value {
     }
 }
 
+/// The warning `code`, from frames already stashed or arriving next (order with the
+/// response is not guaranteed: warnings come from other threads).
+async fn warning(ws: &mut Ws, code: i64, stashed: &mut Vec<Value>) -> Value {
+    if let Some(i) = stashed.iter().position(|v| v["warning"]["code"] == code) {
+        return stashed.remove(i);
+    }
+    loop {
+        let v = next_json(ws).await;
+        if v["warning"]["code"] == code {
+            return v;
+        }
+    }
+}
+
 async fn call(ws: &mut Ws, id: Value, method: &str, params: Option<Value>) -> Value {
     let mut req = json!({"jsonrpc": "2.0", "id": id, "method": method});
     if let Some(p) = params {
@@ -251,8 +265,7 @@ async fn every_method_has_the_cortex_shape() {
         json!({"jsonrpc":"2.0","id":2,"method":"controlDevice","params":{"command":"connect","headset":id}});
     let r = raw(&mut ws, req.to_string(), &mut others).await;
     assert_eq!(r["result"]["command"], "connect");
-    let w = next_json(&mut ws).await;
-    assert_eq!(w["warning"]["code"], 104);
+    let w = warning(&mut ws, 104, &mut others).await;
     assert_eq!(w["warning"]["message"]["headsetId"], json!(id));
     assert!(w.get("id").is_none(), "warnings carry no id");
     // refresh ends with warning 142 whose message is an object with behavior.

@@ -1,0 +1,191 @@
+//! Load on `epocd serve --virtual 4`: 1, 16 and 64 clients, each with an activated session
+//! on every headset subscribed to eeg+mot+dev+pow. Reports eeg latency from the sample's
+//! timestamp to client receipt (p50/p99), and the daemon's CPU and RSS from /proc.
+//! Run: `cargo bench -p epocd --bench serve_load` (about a minute).
+#![allow(missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::connect_async;
+use tokio_tungstenite::tungstenite::Message;
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn proc_cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0 // USER_HZ
+}
+
+fn proc_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+async fn client(url: String, n: usize, lat: Arc<Mutex<Vec<f64>>>, measure_from: f64, until: f64) {
+    let (mut ws, _) = connect_async(url.as_str()).await.expect("connect");
+    let mut id = 0;
+    let mut call = async |ws: &mut _, method: &str, params: Value| -> Value {
+        id += 1;
+        let ws: &mut tokio_tungstenite::WebSocketStream<_> = ws;
+        ws.send(Message::Text(
+            json!({"jsonrpc":"2.0","id":id,"method":method,"params":params})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .expect("send");
+        loop {
+            if let Some(Ok(Message::Text(t))) = ws.next().await {
+                let v: Value = serde_json::from_str(t.as_str()).expect("json");
+                if v.get("id") == Some(&json!(id)) {
+                    return v;
+                }
+            }
+        }
+    };
+    let cid = format!("bench.client.{n}");
+    call(
+        &mut ws,
+        "requestAccess",
+        json!({"clientId": cid, "clientSecret": "s"}),
+    )
+    .await;
+    let token = call(
+        &mut ws,
+        "authorize",
+        json!({"clientId": cid, "clientSecret": "s"}),
+    )
+    .await["result"]["cortexToken"]
+        .clone();
+    let headsets = call(&mut ws, "queryHeadsets", json!({})).await["result"].clone();
+    for h in headsets.as_array().into_iter().flatten() {
+        let s = call(
+            &mut ws,
+            "createSession",
+            json!({"cortexToken": token, "headset": h["id"], "status": "active"}),
+        )
+        .await;
+        call(
+            &mut ws,
+            "subscribe",
+            json!({"cortexToken": token, "session": s["result"]["id"], "streams": ["eeg","mot","dev","pow"]}),
+        )
+        .await;
+    }
+    let mut local = Vec::new();
+    while now() < until {
+        let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_secs(1), ws.next()).await
+        else {
+            continue;
+        };
+        let received = now();
+        if received < measure_from || !t.as_str().starts_with("{\"eeg\"") {
+            continue;
+        }
+        if let Ok(v) = serde_json::from_str::<Value>(t.as_str())
+            && let Some(t0) = v["time"].as_f64()
+        {
+            local.push(received - t0);
+        }
+    }
+    lat.lock().map(|mut l| l.extend(local)).ok();
+}
+
+fn main() {
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let dir = std::env::temp_dir().join(format!("epocd-bench-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_epocd"))
+        .args([
+            "serve",
+            "--virtual",
+            "4",
+            "--no-tls",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-hotplug",
+            "--ble-scan",
+            "0",
+        ])
+        .arg("--data-dir")
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start epocd serve");
+    let pid = child.id();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("URL line");
+    let url = line.trim().trim_start_matches("epocd: listening on ").to_owned();
+    std::thread::sleep(Duration::from_secs(2)); // headsets connect
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!(
+        "epocd serve --virtual 4: eeg+mot+dev+pow per headset per client (real rate: 256 Hz EEG, 64 Hz motion)"
+    );
+    let sizes: &[usize] = if quick { &[1] } else { &[1, 16, 64] };
+    for &clients in sizes {
+        let warm = if quick { 1.0 } else { 3.0 };
+        let span = if quick { 1.0 } else { 10.0 };
+        let start = now();
+        let lat = Arc::new(Mutex::new(Vec::new()));
+        let cpu0 = std::cell::Cell::new(0.0);
+        rt.block_on(async {
+            let tasks: Vec<_> = (0..clients)
+                .map(|n| {
+                    tokio::spawn(client(
+                        url.clone(),
+                        n,
+                        lat.clone(),
+                        start + warm,
+                        start + warm + span,
+                    ))
+                })
+                .collect();
+            tokio::time::sleep(Duration::from_secs_f64(warm)).await;
+            cpu0.set(proc_cpu_secs(pid));
+            for t in tasks {
+                let _ = t.await;
+            }
+        });
+        let cpu = (proc_cpu_secs(pid) - cpu0.get()) / span * 100.0;
+        let mut l = lat.lock().map(|l| l.clone()).unwrap_or_default();
+        l.sort_by(f64::total_cmp);
+        let pct = |p: f64| {
+            l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(f64::NAN)
+                * 1e3
+        };
+        println!(
+            "  {clients:>2} client(s): {} eeg frames, latency p50 {:.3} ms, p99 {:.3} ms; daemon CPU {cpu:.1} % of one core, RSS {:.1} MB",
+            l.len(),
+            pct(0.5),
+            pct(0.99),
+            proc_rss_mb(pid)
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(dir);
+}
