@@ -854,3 +854,55 @@ async fn wss_with_the_generated_ca_over_tls_12_and_13() {
         assert!(r["result"]["version"].is_string());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_headset_that_goes_away_closes_its_sessions_with_warnings_0_and_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(dir.path(), &["--no-tls"]);
+    let mut ws = connect(&d.url).await;
+    let token = authorize(&mut ws).await;
+    let id = headset(&mut ws).await;
+    let r = call(
+        &mut ws,
+        json!(5),
+        "createSession",
+        Some(json!({"cortexToken": token, "headset": id, "status": "active"})),
+    )
+    .await;
+    let sid = r["result"]["id"].as_str().unwrap().to_owned();
+    call(
+        &mut ws,
+        json!(6),
+        "subscribe",
+        Some(json!({"cortexToken": token, "session": sid, "streams": ["eeg"]})),
+    )
+    .await;
+    let mut others = Vec::new();
+    let req = json!({"jsonrpc":"2.0","id":10,"method":"controlDevice","params":{"command":"disconnect","headset":id}});
+    let r = raw(&mut ws, req.to_string(), &mut others).await;
+    assert_eq!(r["result"]["command"], "disconnect");
+    let w0 = warning(&mut ws, 0, &mut others).await;
+    assert_eq!(w0["warning"]["message"]["sessionId"], json!(sid));
+    assert_eq!(w0["warning"]["message"]["streams"], json!(["eeg"]));
+    let w1 = warning(&mut ws, 1, &mut others).await;
+    assert_eq!(w1["warning"]["message"]["sessionId"], json!(sid));
+    assert_eq!(
+        call(
+            &mut ws,
+            json!(9),
+            "querySessions",
+            Some(json!({"cortexToken": token}))
+        )
+        .await["result"],
+        json!([])
+    );
+    let r = call(&mut ws, json!(1), "queryHeadsets", None).await;
+    assert_eq!(r["result"][0]["status"], "discovered");
+    // Connecting again brings it back, announced by warning 104.
+    let mut others = Vec::new();
+    let req =
+        json!({"jsonrpc":"2.0","id":2,"method":"controlDevice","params":{"command":"connect","headset":id}});
+    raw(&mut ws, req.to_string(), &mut others).await;
+    let w = warning(&mut ws, 104, &mut others).await;
+    assert_eq!(w["warning"]["message"]["headsetId"], json!(id));
+}
