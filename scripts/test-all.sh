@@ -17,13 +17,16 @@ step "cargo test (all crates; large captures from ../shared/captures when presen
 log=$(mktemp)
 cargo test --workspace --locked 2>&1 | tee "$log"
 
-step "Python conformance: websocket-client (the official Cortex example's library) against epocd serve over wss"
+step "Python conformance (venv: websocket-client, pyedflib, mne): websocket-client (the official Cortex example's library) against epocd serve over wss"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/conformance/requirements.txt
 cargo build -p epocd --locked
 .venv/bin/python scripts/conformance/cortex_flow.py target/debug/epocd 2>&1 | tee -a "$log"
+
+step "EDF conformance: pyedflib and MNE read epocd's EDF, EDF+ and BDF+ files"
+.venv/bin/python scripts/conformance/edf_check.py target/debug/epocd . 2>&1 | tee -a "$log"
 
 step "loom model checks of the sample ring (separate target dir: --cfg loom rebuilds everything)"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p sample-ring --release --locked --test loom 2>&1 | tee -a "$log"

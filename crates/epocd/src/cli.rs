@@ -28,6 +28,41 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print where the local CA certificate is and how to trust it.
     Cert(CertArgs),
+    /// Convert a capture file to EDF, EDF+ or BDF+ (EEG in µV plus motion).
+    Convert(ConvertArgs),
+}
+
+/// File formats of `convert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EdfFormatArg {
+    /// EDF (16-bit).
+    Edf,
+    /// EDF+ continuous with annotations (16-bit).
+    Edfplus,
+    /// BDF+ continuous with annotations (24-bit).
+    Bdfplus,
+}
+
+/// Arguments of `epocd convert`.
+#[derive(Debug, clap::Args)]
+pub struct ConvertArgs {
+    /// Headset model; `auto` detects it from the reports.
+    #[arg(long, value_enum, default_value_t = ModelArg::Auto)]
+    pub model: ModelArg,
+    /// Dongle serial (required for raw dumps; emokit CSVs name it).
+    #[arg(long)]
+    pub serial: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = EdfFormatArg::Edfplus)]
+    pub format: EdfFormatArg,
+    /// The output file. Never overwritten without --force.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
+    /// The capture file.
+    pub file: PathBuf,
 }
 
 /// Arguments of `epocd serve`.

@@ -83,6 +83,44 @@ fn serial_for(args: &DecodeArgs) -> Result<Serial, DecodeError> {
     Serial::from_usb(text).map_err(DecodeError::BadSerial)
 }
 
+/// Read, detect and decode a whole capture (what `decode` prints and `convert` writes).
+pub fn decode_file(
+    file: &Path,
+    serial: Option<&str>,
+    model: ModelArg,
+) -> Result<(epoc_protocol::Detection, Vec<epoc_protocol::Decoded>), DecodeError> {
+    let bytes = std::fs::read(file).map_err(|source| DecodeError::Read {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    let capture = parse_capture(&bytes).map_err(|source| DecodeError::NotACapture {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    let from_name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(serial_in_file_name);
+    let text = serial
+        .or(from_name)
+        .ok_or_else(|| DecodeError::SerialRequired(file.to_path_buf()))?;
+    let serial = Serial::from_usb(text).map_err(DecodeError::BadSerial)?;
+    let window = &capture.reports[..capture.reports.len().min(DETECTION_WINDOW)];
+    let detection = detect(&serial, window, candidates(model)).map_err(DecodeError::NoKey)?;
+    note_cut_off_end(file, &capture);
+    let mut decoder = Decoder::from_detection(&serial, &detection);
+    let mut reports = capture.reports;
+    let mut out = Vec::with_capacity(reports.len());
+    for chunk in reports.chunks_mut(BATCH) {
+        decoder.decode_many(chunk, |d| {
+            if let Ok(d) = d {
+                out.push(d);
+            }
+        });
+    }
+    Ok((detection, out))
+}
+
 /// Run `epocd decode`.
 pub fn run(args: &DecodeArgs) -> Result<(), DecodeError> {
     let bytes = std::fs::read(&args.file).map_err(|source| DecodeError::Read {

@@ -30,6 +30,9 @@ pub enum CliError {
     /// The Cortex service could not start or add a headset.
     #[error(transparent)]
     Session(#[from] cortex_session::SessionError),
+    /// An EDF file could not be written.
+    #[error(transparent)]
+    Edf(#[from] cortex_record::EdfError),
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),
@@ -41,7 +44,7 @@ impl CliError {
         match self {
             CliError::Decode(e) => e.exit_status(),
             CliError::Driver(DriverError::Io(_)) | CliError::Io { .. } => 1,
-            CliError::Rpc(_) => 1,
+            CliError::Rpc(_) | CliError::Edf(_) => 1,
             CliError::Driver(_) | CliError::Usage(_) | CliError::Session(_) => 2,
         }
     }

@@ -3,6 +3,7 @@
 
 mod capture_cmd;
 mod cli;
+mod convert_cmd;
 mod decode_cmd;
 mod devices_cmd;
 mod error;
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         cli::Command::Stream(args) => stream_cmd::run(&args),
         cli::Command::Serve(args) => serve_cmd::run(&args),
         cli::Command::Cert(args) => serve_cmd::cert(&args),
+        cli::Command::Convert(args) => convert_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
