@@ -1,8 +1,7 @@
 //! `epocd capture`: raw reports from a headset into a file, so users can make test data that
 //! `decode` and `--replay` read.
 
-use std::fs::OpenOptions;
-use std::io::{self, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use epoc_driver::{DriverError, discovery};
@@ -14,22 +13,7 @@ use crate::error::CliError;
 /// Run `epocd capture`.
 pub fn run(args: &CaptureArgs) -> Result<(), CliError> {
     let mut source = discovery::open(args.device.as_deref())?;
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .create_new(!args.force)
-        .truncate(true)
-        .open(&args.out)
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::AlreadyExists => CliError::Usage(format!(
-                "{} already exists: choose another --out, or pass --force to replace it",
-                args.out.display()
-            )),
-            _ => CliError::Io {
-                context: format!("cannot create {}", args.out.display()),
-                source: e,
-            },
-        })?;
+    let mut file = crate::error::create_output(&args.out, args.force)?;
     let identity = source.identity().clone();
     eprintln!(
         "epocd: capturing {} ({}, serial {}) into {}{}",

@@ -5,8 +5,7 @@
 //! 14-bit counts ↦ -8192..8191). Samples lost on the link (counter gaps) are filled with the
 //! previous value and marked by an annotation in EDF+/BDF+, so the time axis stays true.
 
-use std::fs::OpenOptions;
-use std::io::{self, BufWriter};
+use std::io::BufWriter;
 
 use cortex_record::{Annotation, EdfFormat, EdfWriter, Header, Signal};
 use epoc_protocol::{DISPLAY_ORDER, Decoded, ReportKind, Resolution};
@@ -138,22 +137,7 @@ pub fn run(args: &ConvertArgs) -> Result<(), CliError> {
         record_seconds: 1.0,
         signals,
     };
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .create_new(!args.force)
-        .truncate(true)
-        .open(&args.out)
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::AlreadyExists => CliError::Usage(format!(
-                "{} already exists: choose another --out, or pass --force to replace it",
-                args.out.display()
-            )),
-            _ => CliError::Io {
-                context: format!("cannot create {}", args.out.display()),
-                source: e,
-            },
-        })?;
+    let file = crate::error::create_output(&args.out, args.force)?;
     let mut w = EdfWriter::new(BufWriter::new(file), format, header)?;
     let source = args
         .file

@@ -55,3 +55,24 @@ impl CliError {
         move |source| CliError::Io { context, source }
     }
 }
+
+/// Create an output file, refusing to replace an existing one unless `force`: no command
+/// overwrites a user's file silently.
+pub fn create_output(path: &std::path::Path, force: bool) -> Result<std::fs::File, CliError> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .create_new(!force)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::AlreadyExists => CliError::Usage(format!(
+                "{} already exists: choose another --out, or pass --force to replace it",
+                path.display()
+            )),
+            _ => CliError::Io {
+                context: format!("cannot create {}", path.display()),
+                source: e,
+            },
+        })
+}

@@ -1,34 +1,11 @@
 //! `epocd decode` as a user runs it: the real binary, real captures, exit statuses and
 //! messages. Expected values come from hemokit's own parse and the research tables.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::process::Output;
 
-fn shared() -> Option<PathBuf> {
-    let dir = std::env::var_os("EPOCD_SHARED_CAPTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/captures"));
-    if dir.join("emokit").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "shared captures missing under CI"
-    );
-    eprintln!("note: shared captures not found, skipping");
-    None
-}
-
-fn epocd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_epocd"))
-        .args(args)
-        .output()
-        .expect("run epocd")
-}
+use common::{epocd, root, shared};
 
 fn stdout_lines(o: &Output) -> Vec<String> {
     String::from_utf8(o.stdout.clone())

@@ -1,35 +1,13 @@
 //! `epocd stream`, `capture` and `devices` as a user runs them. Replaying a capture through
 //! the acquisition thread must give exactly what `epocd decode` gives.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
+
+use common::{epocd, root, shared};
 
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn shared() -> Option<PathBuf> {
-    let dir = std::env::var_os("EPOCD_SHARED_CAPTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/captures"));
-    if dir.join("emokit").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "shared captures missing under CI"
-    );
-    None
-}
-
-fn epocd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_epocd"))
-        .args(args)
-        .output()
-        .expect("run epocd")
-}
 
 fn rows(o: &Output) -> Vec<Value> {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
