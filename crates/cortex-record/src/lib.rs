@@ -1,6 +1,7 @@
-//! Records for epocd. Today: the EDF family writer ([`edf`]); the durable store and the
-//! Cortex record methods build on it.
+//! Records for epocd. Today: the EDF family writer ([`edf`]) and the crash-safe block files
+//! ([`blocks`]) that the record store and the Cortex record methods build on.
 
+pub mod blocks;
 pub mod edf;
 
 pub use edf::{Annotation, EdfError, EdfFormat, EdfWriter, Header, Signal};
