@@ -269,16 +269,11 @@ async fn every_method_has_the_cortex_shape() {
     assert_eq!(w["warning"]["message"]["headsetId"], json!(id));
     assert!(w.get("id").is_none(), "warnings carry no id");
     // refresh ends with warning 142 whose message is an object with behavior.
-    let r = call(
-        &mut ws,
-        json!(25),
-        "controlDevice",
-        Some(json!({"command": "refresh"})),
-    )
-    .await;
+    let mut others = Vec::new();
+    let req = json!({"jsonrpc":"2.0","id":25,"method":"controlDevice","params":{"command":"refresh"}});
+    let r = raw(&mut ws, req.to_string(), &mut others).await;
     assert_eq!(r["result"]["command"], "refresh");
-    let w = next_json(&mut ws).await;
-    assert_eq!(w["warning"]["code"], 142);
+    let w = warning(&mut ws, 142, &mut others).await;
     assert!(w["warning"]["message"]["behavior"].is_string());
 
     let r = call(
