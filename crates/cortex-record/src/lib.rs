@@ -3,5 +3,6 @@
 
 pub mod blocks;
 pub mod edf;
+pub mod writer;
 
 pub use edf::{Annotation, EdfError, EdfFormat, EdfWriter, Header, Signal};

@@ -1,0 +1,215 @@
+//! The record writer: a thread with its own ring cursor that appends a headset's samples to a
+//! record's block files (`eeg.blk`, `mot.blk`), fsyncing at most one second apart.
+//!
+//! It never blocks the acquisition thread (it only reads the ring). A block holds the samples
+//! of up to ~0.25 s, packed as the ring packs them (7 words each), so after a crash everything
+//! up to the last complete block is readable. A writer that falls a whole ring lap behind, or
+//! a full disk, stops the record with an error the caller hears about; what was written stays.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use epoc_driver::Sample;
+use epoc_protocol::ReportKind;
+use sample_ring::{Next, Reader, RingItem};
+
+use crate::blocks::{self, BlockError, BlockWriter};
+
+/// Samples per block at most (a quarter second of 256 Hz EEG).
+const SAMPLES_PER_BLOCK: usize = 64;
+/// Longest time between fsyncs.
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+const WORDS: usize = <Sample as RingItem>::WORDS;
+
+/// Why a record stopped by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriterFailure {
+    /// Writing failed (typically a full disk); the text says where.
+    Storage(String),
+    /// The writer fell more than a ring lap behind and lost samples.
+    FellBehind(u64),
+}
+
+/// Counters of a running writer.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Samples appended.
+    pub samples: AtomicU64,
+    /// Samples made durable (fsynced).
+    pub durable: AtomicU64,
+}
+
+/// A running record writer. `stop` flushes, fsyncs and returns how it ended.
+pub struct RecordWriter {
+    stop: Arc<AtomicBool>,
+    stats: Arc<WriterStats>,
+    thread: Option<JoinHandle<Result<(), WriterFailure>>>,
+}
+
+struct StreamFile {
+    writer: BlockWriter,
+    pending: Vec<u8>,
+    count: usize,
+}
+
+impl StreamFile {
+    fn open(path: &Path) -> Result<Self, BlockError> {
+        Ok(StreamFile {
+            writer: BlockWriter::open(path)?.0,
+            pending: Vec::with_capacity(SAMPLES_PER_BLOCK * WORDS * 8),
+            count: 0,
+        })
+    }
+
+    fn push(&mut self, s: &Sample) -> Result<(), BlockError> {
+        let mut words = [0u64; WORDS];
+        s.to_words(&mut words);
+        for w in words {
+            self.pending.extend_from_slice(&w.to_le_bytes());
+        }
+        self.count += 1;
+        if self.count >= SAMPLES_PER_BLOCK {
+            self.seal()?;
+        }
+        Ok(())
+    }
+
+    fn seal(&mut self) -> Result<(), BlockError> {
+        if self.count > 0 {
+            self.writer.append(&self.pending)?;
+            self.pending.clear();
+            self.count = 0;
+        }
+        Ok(())
+    }
+}
+
+impl RecordWriter {
+    /// Start writing what `reader` yields into `dir` (created if needed).
+    pub fn start(mut reader: Reader<Sample>, dir: &Path) -> Result<Self, BlockError> {
+        std::fs::create_dir_all(dir).map_err(|source| BlockError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut eeg = StreamFile::open(&dir.join("eeg.blk"))?;
+        let mut mot = StreamFile::open(&dir.join("mot.blk"))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(WriterStats::default());
+        let (stop2, stats2) = (Arc::clone(&stop), Arc::clone(&stats));
+        let name = format!(
+            "record-{}",
+            dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+        );
+        let thread = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                let storage = |e: BlockError| WriterFailure::Storage(e.to_string());
+                let mut last_sync = Instant::now();
+                let mut written = 0u64;
+                loop {
+                    let stopping = stop2.load(Ordering::Acquire);
+                    loop {
+                        match reader.try_next() {
+                            Next::Item(s) => {
+                                let file = if s.report.kind == ReportKind::Motion {
+                                    &mut mot
+                                } else {
+                                    &mut eeg
+                                };
+                                file.push(&s).map_err(storage)?;
+                                written += 1;
+                                stats2.samples.store(written, Ordering::Relaxed);
+                            }
+                            Next::Missed(n) => {
+                                // Keep what was written durable, then report the loss.
+                                for f in [&mut eeg, &mut mot] {
+                                    f.seal().map_err(storage)?;
+                                    f.writer.sync().map_err(storage)?;
+                                }
+                                return Err(WriterFailure::FellBehind(n));
+                            }
+                            Next::Empty => break,
+                        }
+                    }
+                    if stopping || last_sync.elapsed() >= SYNC_INTERVAL {
+                        for f in [&mut eeg, &mut mot] {
+                            f.seal().map_err(storage)?;
+                            f.writer.sync().map_err(storage)?;
+                        }
+                        stats2.durable.store(written, Ordering::Relaxed);
+                        last_sync = Instant::now();
+                    }
+                    if stopping {
+                        return Ok(());
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+            .map_err(|source| BlockError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        Ok(RecordWriter {
+            stop,
+            stats,
+            thread: Some(thread),
+        })
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    /// Whether the writer stopped by itself (failure); `stop` tells why.
+    pub fn has_stopped(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Write what is left, fsync, and end.
+    pub fn stop(mut self) -> Result<(), WriterFailure> {
+        self.stop.store(true, Ordering::Release);
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(WriterFailure::Storage("the record writer thread panicked".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RecordWriter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Read back a record's samples (EEG-carrying, then motion), up to the last intact block of
+/// each file: what survives a crash.
+pub fn read_samples(dir: &Path) -> Result<(Vec<Sample>, Vec<Sample>), BlockError> {
+    let read = |name: &str| -> Result<Vec<Sample>, BlockError> {
+        let path: PathBuf = dir.join(name);
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for (_, payload) in blocks::scan(&path)?.blocks {
+            for chunk in payload.chunks_exact(WORDS * 8) {
+                let mut words = [0u64; WORDS];
+                for (w, b) in words.iter_mut().zip(chunk.chunks_exact(8)) {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(b);
+                    *w = u64::from_le_bytes(a);
+                }
+                out.push(Sample::from_words(&words));
+            }
+        }
+        Ok(out)
+    };
+    Ok((read("eeg.blk")?, read("mot.blk")?))
+}
