@@ -383,7 +383,7 @@ impl Cortex {
                             .open()
                             .map_err(|e| SessionError::HeadsetNotConnected(format!("{id} ({e})")))?;
                         let link = self.start_link(source, id)?;
-                        if let Some(h) = lock_free_find(&mut st.headsets, id) {
+                        if let Some(h) = find_headset_mut(&mut st.headsets, id) {
                             h.link = Some(link);
                         }
                     }
@@ -402,7 +402,7 @@ impl Cortex {
                     return Err(SessionError::HeadsetNotFound(id.into()));
                 }
                 close_headset_sessions(&mut st, id, "The headset was disconnected by controlDevice.");
-                if let Some(h) = lock_free_find(&mut st.headsets, id) {
+                if let Some(h) = find_headset_mut(&mut st.headsets, id) {
                     h.link = None;
                 }
                 Ok((
@@ -434,7 +434,7 @@ impl Cortex {
             )));
         }
         let mut st = lock(&self.state);
-        let h = lock_free_find(&mut st.headsets, headset)
+        let h = find_headset_mut(&mut st.headsets, headset)
             .ok_or_else(|| SessionError::HeadsetNotFound(headset.into()))?;
         if let Some(p) = position {
             h.headband_position = Some(p.to_owned());
@@ -707,7 +707,7 @@ fn valid_client(client_id: &str) -> Result<(), SessionError> {
     }
 }
 
-fn lock_free_find<'a>(headsets: &'a mut [Headset], id: &str) -> Option<&'a mut Headset> {
+fn find_headset_mut<'a>(headsets: &'a mut [Headset], id: &str) -> Option<&'a mut Headset> {
     headsets.iter_mut().find(|h| h.id == id)
 }
 

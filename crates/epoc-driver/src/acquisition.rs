@@ -217,35 +217,13 @@ impl Drop for Acquisition {
     }
 }
 
+/// The published mode: 0 until detection, else the packed mode with bit 7 set.
 fn encode_mode(m: Mode) -> u8 {
-    let model = match m.model {
-        Model::Epoc => 1,
-        Model::EpocPlus => 2,
-        Model::EpocX => 3,
-    };
-    model | u8::from(m.resolution == Resolution::Bits16) << 2 | u8::from(m.eeg_rate == EegRate::Hz256) << 3
+    0x80 | crate::sample::pack_mode(m)
 }
 
 fn decode_mode(b: u8) -> Option<Mode> {
-    let model = match b & 3 {
-        1 => Model::Epoc,
-        2 => Model::EpocPlus,
-        3 => Model::EpocX,
-        _ => return None,
-    };
-    Some(Mode {
-        model,
-        resolution: if b & 4 != 0 {
-            Resolution::Bits16
-        } else {
-            Resolution::Bits14
-        },
-        eeg_rate: if b & 8 != 0 {
-            EegRate::Hz256
-        } else {
-            EegRate::Hz128
-        },
-    })
+    (b & 0x80 != 0).then(|| crate::sample::unpack_mode(b))
 }
 
 fn unix_now() -> f64 {

@@ -40,7 +40,7 @@ impl ReplaySource {
         let capture =
             parse_capture(&bytes).map_err(|e| DriverError::Capture(format!("{} is {e}", path.display())))?;
         let serial = Serial::from_usb(serial)?;
-        let window = &capture.reports[..capture.reports.len().min(1024)];
+        let window = &capture.reports[..capture.reports.len().min(epoc_protocol::OFFLINE_WINDOW)];
         let detection = detect(&serial, window, &KeyLayout::ALL)
             .map_err(|e| DriverError::Capture(format!("{}: {e}", path.display())))?;
         // Pace by EEG reports: motion reports ride between them, as on the wire.

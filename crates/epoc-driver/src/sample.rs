@@ -20,51 +20,54 @@ pub struct Sample {
 
 const PAYLOAD: usize = 36;
 
-fn mode_kind_byte(r: &Report) -> u8 {
-    let model = match r.mode.model {
+/// A mode in 4 bits: model (bits 0–1), 16-bit (bit 2), 256 Hz (bit 3). Shared by the ring
+/// packing and the acquisition's published mode.
+pub(crate) fn pack_mode(m: Mode) -> u8 {
+    let model = match m.model {
         Model::Epoc => 0,
         Model::EpocPlus => 1,
         Model::EpocX => 2,
     };
-    let res = u8::from(r.mode.resolution == Resolution::Bits16) << 2;
-    let rate = u8::from(r.mode.eeg_rate == EegRate::Hz256) << 3;
+    model | u8::from(m.resolution == Resolution::Bits16) << 2 | u8::from(m.eeg_rate == EegRate::Hz256) << 3
+}
+
+/// The inverse of [`pack_mode`] (higher bits ignored).
+pub(crate) fn unpack_mode(b: u8) -> Mode {
+    Mode {
+        model: match b & 3 {
+            0 => Model::Epoc,
+            1 => Model::EpocPlus,
+            _ => Model::EpocX,
+        },
+        resolution: if b & 4 != 0 {
+            Resolution::Bits16
+        } else {
+            Resolution::Bits14
+        },
+        eeg_rate: if b & 8 != 0 {
+            EegRate::Hz256
+        } else {
+            EegRate::Hz128
+        },
+    }
+}
+
+fn mode_kind_byte(r: &Report) -> u8 {
     let kind = match r.kind {
         ReportKind::Eeg => 0,
         ReportKind::Motion => 1,
         ReportKind::Battery => 2,
     } << 4;
-    model | res | rate | kind
+    pack_mode(r.mode) | kind
 }
 
 fn from_mode_kind_byte(b: u8) -> (Mode, ReportKind) {
-    let model = match b & 3 {
-        0 => Model::Epoc,
-        1 => Model::EpocPlus,
-        _ => Model::EpocX,
-    };
-    let resolution = if b & 4 != 0 {
-        Resolution::Bits16
-    } else {
-        Resolution::Bits14
-    };
-    let eeg_rate = if b & 8 != 0 {
-        EegRate::Hz256
-    } else {
-        EegRate::Hz128
-    };
     let kind = match (b >> 4) & 3 {
         0 => ReportKind::Eeg,
         1 => ReportKind::Motion,
         _ => ReportKind::Battery,
     };
-    (
-        Mode {
-            model,
-            resolution,
-            eeg_rate,
-        },
-        kind,
-    )
+    (unpack_mode(b), kind)
 }
 
 impl RingItem for Sample {

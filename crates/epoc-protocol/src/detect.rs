@@ -10,6 +10,9 @@ use crate::serial::Serial;
 
 /// Fewer reports than this cannot tell a right key from luck.
 pub const MIN_REPORTS: usize = 8;
+/// Reports to detect on when the whole stream is at hand (files): enough to see a 256 Hz
+/// counter pass 127 in any capture longer than half a second.
+pub const OFFLINE_WINDOW: usize = 1024;
 /// Share of reports that must look right for a layout to be accepted. Real streams score
 /// ~100 % (a few stale reports at start), wrong keys ~1 %.
 pub const ACCEPT_PERCENT: u8 = 75;

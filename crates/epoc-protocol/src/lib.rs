@@ -43,7 +43,7 @@ pub use channel::{
 };
 pub use cipher::{Cipher, REPORT_LEN, report_from_read};
 pub use decoder::{Decoded, Decoder};
-pub use detect::{ACCEPT_PERCENT, Detection, MIN_REPORTS, detect};
+pub use detect::{ACCEPT_PERCENT, Detection, MIN_REPORTS, OFFLINE_WINDOW, detect};
 pub use error::ProtocolError;
 pub use key::KeyLayout;
 pub use layout16::{TYPE_EEG, TYPE_MOTION};

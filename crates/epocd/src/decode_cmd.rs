@@ -3,14 +3,14 @@
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use epoc_protocol::{Decoder, KeyLayout, ProtocolError, Serial, detect, parse_capture, serial_in_file_name};
+use epoc_protocol::{
+    Decoder, KeyLayout, OFFLINE_WINDOW, ProtocolError, Serial, detect, parse_capture, serial_in_file_name,
+};
 use thiserror::Error;
 
 use crate::cli::{DecodeArgs, FormatArg, ModelArg};
 use crate::output;
 
-/// Reports used for detection: enough to see a 256 Hz counter pass 127 in most captures.
-const DETECTION_WINDOW: usize = 1024;
 /// Reports decrypted per batch.
 const BATCH: usize = 512;
 
@@ -69,26 +69,14 @@ fn candidates(model: ModelArg) -> &'static [KeyLayout] {
     }
 }
 
-fn serial_for(args: &DecodeArgs) -> Result<Serial, DecodeError> {
-    let from_name = args
-        .file
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(serial_in_file_name);
-    let text = args
-        .serial
-        .as_deref()
-        .or(from_name)
-        .ok_or_else(|| DecodeError::SerialRequired(args.file.clone()))?;
-    Serial::from_usb(text).map_err(DecodeError::BadSerial)
+/// A capture read, parsed and detected: what `decode` prints and `convert` writes start here.
+struct Opened {
+    serial: Serial,
+    detection: epoc_protocol::Detection,
+    capture: epoc_protocol::Capture,
 }
 
-/// Read, detect and decode a whole capture (what `decode` prints and `convert` writes).
-pub fn decode_file(
-    file: &Path,
-    serial: Option<&str>,
-    model: ModelArg,
-) -> Result<(epoc_protocol::Detection, Vec<epoc_protocol::Decoded>), DecodeError> {
+fn open_capture(file: &Path, serial: Option<&str>, model: ModelArg) -> Result<Opened, DecodeError> {
     let bytes = std::fs::read(file).map_err(|source| DecodeError::Read {
         path: file.to_path_buf(),
         source,
@@ -105,9 +93,27 @@ pub fn decode_file(
         .or(from_name)
         .ok_or_else(|| DecodeError::SerialRequired(file.to_path_buf()))?;
     let serial = Serial::from_usb(text).map_err(DecodeError::BadSerial)?;
-    let window = &capture.reports[..capture.reports.len().min(DETECTION_WINDOW)];
+    let window = &capture.reports[..capture.reports.len().min(OFFLINE_WINDOW)];
     let detection = detect(&serial, window, candidates(model)).map_err(DecodeError::NoKey)?;
     note_cut_off_end(file, &capture);
+    Ok(Opened {
+        serial,
+        detection,
+        capture,
+    })
+}
+
+/// Read, detect and decode a whole capture (what `decode` prints and `convert` writes).
+pub fn decode_file(
+    file: &Path,
+    serial: Option<&str>,
+    model: ModelArg,
+) -> Result<(epoc_protocol::Detection, Vec<epoc_protocol::Decoded>), DecodeError> {
+    let Opened {
+        serial,
+        detection,
+        capture,
+    } = open_capture(file, serial, model)?;
     let mut decoder = Decoder::from_detection(&serial, &detection);
     let mut reports = capture.reports;
     let mut out = Vec::with_capacity(reports.len());
@@ -123,17 +129,11 @@ pub fn decode_file(
 
 /// Run `epocd decode`.
 pub fn run(args: &DecodeArgs) -> Result<(), DecodeError> {
-    let bytes = std::fs::read(&args.file).map_err(|source| DecodeError::Read {
-        path: args.file.clone(),
-        source,
-    })?;
-    let capture = parse_capture(&bytes).map_err(|source| DecodeError::NotACapture {
-        path: args.file.clone(),
-        source,
-    })?;
-    let serial = serial_for(args)?;
-    let window = &capture.reports[..capture.reports.len().min(DETECTION_WINDOW)];
-    let detection = detect(&serial, window, candidates(args.model)).map_err(DecodeError::NoKey)?;
+    let Opened {
+        serial,
+        detection,
+        capture,
+    } = open_capture(&args.file, args.serial.as_deref(), args.model)?;
     let mode = detection.mode;
     eprintln!(
         "epocd: {} reports, {} {}-bit {} Hz (key layout {}, {}% of reports consistent)",
@@ -144,7 +144,6 @@ pub fn run(args: &DecodeArgs) -> Result<(), DecodeError> {
         detection.layout.name(),
         detection.matched_percent,
     );
-    note_cut_off_end(&args.file, &capture);
 
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
