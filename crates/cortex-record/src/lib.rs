@@ -1,8 +1,17 @@
-//! Records for epocd. Today: the EDF family writer ([`edf`]) and the crash-safe block files
-//! ([`blocks`]) that the record store and the Cortex record methods build on.
+//! Records for epocd: the durable store (metadata in SQLite, samples in append-only
+//! checksummed block files), the record writer thread, recovery after a crash, and export to
+//! CSV, EDF, EDF+ and BDF+. No sockets and no JSON-RPC: `cortex-session` drives it.
 
 pub mod blocks;
 pub mod edf;
+mod error;
+pub mod export;
+pub mod recovery;
+pub mod store;
+pub mod time;
 pub mod writer;
 
 pub use edf::{Annotation, EdfError, EdfFormat, EdfWriter, Header, Signal};
+pub use error::RecordError;
+pub use export::{CsvVersion, ExportFormat, ExportRequest, Progress, RecordData, StreamTypes, export_record};
+pub use store::{Marker, RecordMeta, RecordState, Store, Subject};

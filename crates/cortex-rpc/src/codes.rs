@@ -19,6 +19,14 @@ pub const HEADSET_UNAVAILABLE: i64 = -32004;
 pub const SESSION_EXISTS: i64 = -32005;
 /// No such session.
 pub const SESSION_NOT_FOUND: i64 = -32007;
+/// No record in progress (stopRecord, markers).
+pub const RECORD_NOT_STARTED: i64 = -32011;
+/// The session must be activated first.
+pub const SESSION_NOT_ACTIVATED: i64 = -32012;
+/// A record is already in progress in the session.
+pub const RECORD_ALREADY_STARTED: i64 = -32017;
+/// No such record (or marker), or it belongs to another app.
+pub const RECORD_NOT_FOUND: i64 = -32122;
 /// A status value outside the allowed set.
 pub const INVALID_STATUS: i64 = -32013;
 /// Unknown token.
@@ -42,6 +50,10 @@ pub fn code_of(e: &SessionError) -> i64 {
         SessionError::SessionNotFound(_) => SESSION_NOT_FOUND,
         SessionError::InvalidStatus(_) => INVALID_STATUS,
         SessionError::InvalidParams(_) => INVALID_PARAMS,
+        SessionError::SessionNotActivated(_) => SESSION_NOT_ACTIVATED,
+        SessionError::RecordInProgress(_) => RECORD_ALREADY_STARTED,
+        SessionError::NoRecordInProgress(_) => RECORD_NOT_STARTED,
+        SessionError::RecordNotFound(_) => RECORD_NOT_FOUND,
         SessionError::NotSupported(_) => METHOD_NOT_FOUND,
         SessionError::Internal(_) => INTERNAL_ERROR,
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use cortex_session::{ClientId, Cortex};
+use cortex_session::{ClientId, Cortex, ExportParams, MarkerParams, NewRecord, RecordQuery, SubjectParams};
 use serde_json::Value;
 
 use crate::envelope::Request;
@@ -109,6 +109,119 @@ pub fn dispatch(cortex: &Arc<Cortex>, client: ClientId, req: &Request) -> Result
         "unsubscribe" => cortex
             .unsubscribe(p.token()?, p.str("session")?, &p.strings("streams")?)?
             .into(),
+        "createRecord" => cortex
+            .create_record(
+                p.token()?,
+                p.str("session")?,
+                NewRecord {
+                    title: p.str("title")?.to_owned(),
+                    description: p.opt_str("description")?.unwrap_or_default().to_owned(),
+                    subject_name: p.opt_str("subjectName")?.map(str::to_owned),
+                    tags: p.opt_strings("tags")?.unwrap_or_default(),
+                    experiment_id: p.opt_int("experimentId")?.unwrap_or(0),
+                },
+            )?
+            .into(),
+        "stopRecord" => cortex.stop_record(p.token()?, p.str("session")?)?.into(),
+        "updateRecord" => {
+            let tags = p.opt_strings("tags")?;
+            cortex
+                .update_record(
+                    p.token()?,
+                    p.str("record")?,
+                    p.opt_str("title")?,
+                    p.opt_str("description")?,
+                    tags.as_deref(),
+                )?
+                .into()
+        }
+        "deleteRecord" => cortex.delete_records(p.token()?, &p.strings("records")?)?.into(),
+        "queryRecords" => {
+            let query = RecordQuery {
+                query: p.object("query")?.clone(),
+                order_by: p.array("orderBy")?.to_vec(),
+                limit: usize::try_from(p.opt_uint("limit")?.unwrap_or(0)).unwrap_or(usize::MAX),
+                offset: usize::try_from(p.opt_uint("offset")?.unwrap_or(0)).unwrap_or(usize::MAX),
+                include_markers: p.opt_bool("includeMarkers")?.unwrap_or(false),
+                include_sync_status: p.opt_bool("includeSyncStatusInfo")?.unwrap_or(false),
+            };
+            cortex.query_records(p.token()?, &query)?.into()
+        }
+        "getRecordInfos" => cortex.record_infos(p.token()?, &p.strings("recordIds")?)?.into(),
+        "configOptOut" => cortex
+            .config_opt_out(p.token()?, p.str("status")?, p.opt_bool("newOptOut")?)?
+            .into(),
+        "exportRecord" => {
+            // Accepted and ignored: epocd has no licences, demographics go in the JSON file.
+            for flag in [
+                "includeDemographics",
+                "includeMarkerExtraInfos",
+                "includeSurvey",
+                "includeDeprecatedPM",
+            ] {
+                p.opt_bool(flag)?;
+            }
+            p.opt_strings("licenseIds")?;
+            let params = ExportParams {
+                record_ids: p.strings("recordIds")?,
+                folder: p.str("folder")?.to_owned(),
+                stream_types: p.strings("streamTypes")?,
+                format: p.str("format")?.to_owned(),
+                version: p.opt_str("version")?.map(str::to_owned),
+            };
+            cortex.export_records(p.token()?, &params)?.into()
+        }
+        "injectMarker" => {
+            let params = MarkerParams {
+                time: p.f64("time")?,
+                value: p.value("value")?.clone(),
+                label: p.str("label")?.to_owned(),
+                port: p.opt_str("port")?.unwrap_or("Software").to_owned(),
+                extras: p
+                    .opt_object("extras")?
+                    .cloned()
+                    .unwrap_or_else(|| Value::Object(Default::default())),
+            };
+            cortex
+                .inject_marker(p.token()?, p.str("session")?, params)?
+                .into()
+        }
+        "updateMarker" => cortex
+            .update_marker(
+                p.token()?,
+                p.str("session")?,
+                p.str("markerId")?,
+                p.f64("time")?,
+                p.opt_object("extras")?,
+            )?
+            .into(),
+        "createSubject" | "updateSubject" => {
+            let params = SubjectParams {
+                name: p.str("subjectName")?.to_owned(),
+                date_of_birth: p.opt_str("dateOfBirth")?.map(str::to_owned),
+                sex: p.opt_str("sex")?.map(str::to_owned),
+                country_code: p.opt_str("countryCode")?.map(str::to_owned),
+                state: p.opt_str("state")?.map(str::to_owned),
+                city: p.opt_str("city")?.map(str::to_owned),
+                attributes: req.params.get("attributes").filter(|v| !v.is_null()).cloned(),
+            };
+            cortex
+                .put_subject(p.token()?, params, req.method == "updateSubject")?
+                .into()
+        }
+        "deleteSubjects" => cortex
+            .delete_subjects(p.token()?, &p.strings("subjects")?)?
+            .into(),
+        "querySubjects" => cortex
+            .query_subjects(
+                p.token()?,
+                p.object("query")?,
+                p.array("orderBy")?,
+                usize::try_from(p.opt_uint("limit")?.unwrap_or(0)).unwrap_or(usize::MAX),
+                usize::try_from(p.opt_uint("offset")?.unwrap_or(0)).unwrap_or(usize::MAX),
+            )?
+            .into(),
+        "getDemographicAttributes" => cortex.demographic_attributes(p.token()?)?.into(),
         m if NOT_SUPPORTED.contains(&m) => {
             return Err(RpcError::call(
                 codes::METHOD_NOT_FOUND,

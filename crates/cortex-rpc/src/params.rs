@@ -59,6 +59,106 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// An optional array of strings (`null` counts as absent; empty is fine).
+    pub fn opt_strings(&self, name: &str) -> Result<Option<Vec<String>>, RpcError> {
+        let bad = || RpcError::params(format!("parameter {name} must be an array of strings"));
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned).ok_or_else(bad))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(bad()),
+        }
+    }
+
+    /// An optional boolean (`null` counts as absent).
+    pub fn opt_bool(&self, name: &str) -> Result<Option<bool>, RpcError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(RpcError::params(format!(
+                "parameter {name} must be a boolean, not {}",
+                kind(other)
+            ))),
+        }
+    }
+
+    /// An optional non-negative integer (`null` counts as absent).
+    pub fn opt_uint(&self, name: &str) -> Result<Option<u64>, RpcError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| RpcError::params(format!("parameter {name} must be an integer >= 0"))),
+            Some(other) => Err(RpcError::params(format!(
+                "parameter {name} must be an integer >= 0, not {}",
+                kind(other)
+            ))),
+        }
+    }
+
+    /// An optional integer (`null` counts as absent).
+    pub fn opt_int(&self, name: &str) -> Result<Option<i64>, RpcError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| RpcError::params(format!("parameter {name} must be an integer"))),
+            Some(other) => Err(RpcError::params(format!(
+                "parameter {name} must be an integer, not {}",
+                kind(other)
+            ))),
+        }
+    }
+
+    /// A required object.
+    pub fn object(&self, name: &str) -> Result<&'a Map<String, Value>, RpcError> {
+        match self.0.get(name) {
+            Some(Value::Object(m)) => Ok(m),
+            Some(other) => Err(RpcError::params(format!(
+                "parameter {name} must be an object, not {}",
+                kind(other)
+            ))),
+            None => Err(RpcError::params(format!("missing required parameter {name}"))),
+        }
+    }
+
+    /// An optional object (`null` counts as absent).
+    pub fn opt_object(&self, name: &str) -> Result<Option<&'a Value>, RpcError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v @ Value::Object(_)) => Ok(Some(v)),
+            Some(other) => Err(RpcError::params(format!(
+                "parameter {name} must be an object, not {}",
+                kind(other)
+            ))),
+        }
+    }
+
+    /// A required array (of anything).
+    pub fn array(&self, name: &str) -> Result<&'a [Value], RpcError> {
+        match self.0.get(name) {
+            Some(Value::Array(a)) => Ok(a),
+            Some(other) => Err(RpcError::params(format!(
+                "parameter {name} must be an array, not {}",
+                kind(other)
+            ))),
+            None => Err(RpcError::params(format!("missing required parameter {name}"))),
+        }
+    }
+
+    /// A required value of any JSON type.
+    pub fn value(&self, name: &str) -> Result<&'a Value, RpcError> {
+        self.0
+            .get(name)
+            .filter(|v| !v.is_null())
+            .ok_or_else(|| RpcError::params(format!("missing required parameter {name}")))
+    }
+
     /// The token, accepting the old name `token` too (the C# example sends it).
     pub fn token(&self) -> Result<&'a str, RpcError> {
         if self.0.contains_key("cortexToken") {

@@ -38,6 +38,18 @@ pub enum SessionError {
     /// Something Cortex has that epocd deliberately does not (training, profiles).
     #[error("{0}")]
     NotSupported(String),
+    /// The session must be activated first (createRecord).
+    #[error("session {0} is not activated: call updateSession with status \"active\" first")]
+    SessionNotActivated(String),
+    /// createRecord while a record is in progress in the session.
+    #[error("record {0} is already in progress in this session: call stopRecord first")]
+    RecordInProgress(String),
+    /// A method that needs a record in progress (stopRecord, injectMarker, updateMarker).
+    #[error("no record is in progress in session {0}: call createRecord first")]
+    NoRecordInProgress(String),
+    /// No record (or marker) with that id that this app may use.
+    #[error("{0}")]
+    RecordNotFound(String),
     /// A failure inside epocd (disk, thread spawn).
     #[error("internal error: {0}")]
     Internal(String),

@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use epoc_driver::{Sample, Wakeup};
-use epoc_protocol::{EEG_CHANNELS, Mode, ReportKind, Resolution};
+use epoc_protocol::{DeviceState, ReportKind, Resolution};
 use sample_ring::{Next, Reader, RingHandle};
 
-use crate::power::{BandPower, POW_VALUES};
 use crate::streams::{Stream, frame_end, frame_start, push_f64};
 use crate::warning;
+use band_power::{BandPower, POW_VALUES};
 
 /// Where a client's frames go. Implemented by the WebSocket layer with a bounded queue.
 pub trait Outbox: Send + Sync {
@@ -41,6 +41,7 @@ enum Control {
     Remove {
         sid: String,
     },
+    Marker(String),
     Stop,
 }
 
@@ -114,6 +115,13 @@ impl Fanout {
         self.wake();
     }
 
+    /// Put a marker object (JSON) into the `MARKERS` column of the next eeg frame, where
+    /// every app subscribed to this headset's eeg sees it.
+    pub fn add_marker(&self, json: String) {
+        let _ = self.control.send(Control::Marker(json));
+        self.wake();
+    }
+
     /// Facts learned from the data.
     pub fn live(&self) -> &LiveInfo {
         &self.live
@@ -139,8 +147,7 @@ impl Drop for Fanout {
 /// Rolling state for the derived streams.
 struct Derived {
     rate: u16,
-    levels: [u8; EEG_CHANNELS],
-    battery_percent: Option<u8>,
+    device: DeviceState,
     since_dev: u32,
     since_pow: u32,
     window_received: u32,
@@ -155,8 +162,7 @@ impl Derived {
     fn new(rate: u16) -> Self {
         Derived {
             rate,
-            levels: [0; EEG_CHANNELS],
-            battery_percent: None,
+            device: DeviceState::default(),
             since_dev: 0,
             since_pow: 0,
             window_received: 0,
@@ -176,28 +182,6 @@ impl Derived {
             f64::from(self.window_received) / f64::from(total)
         }
     }
-
-    fn overall(&self) -> u8 {
-        let sum: u32 = self.levels.iter().map(|&l| u32::from(l)).sum();
-        (sum * 100 / (4 * EEG_CHANNELS as u32)) as u8
-    }
-}
-
-/// Battery percent from a raw reading. 14-bit packets use emokit's table (in the protocol
-/// crate); the 16-bit scale is undocumented, so CyKit's observed ranges are used
-/// (92–117 at 256 Hz, 45–58 at 128 Hz), clamped.
-fn battery_percent(mode: Mode, raw: u16, table: Option<u8>) -> u8 {
-    if let Some(p) = table {
-        return p;
-    }
-    let (lo, hi) = if mode.eeg_rate.hz() == 256 {
-        (92.0, 117.0)
-    } else {
-        (45.0, 58.0)
-    };
-    ((f64::from(raw) - lo) / (hi - lo) * 100.0)
-        .clamp(0.0, 100.0)
-        .round() as u8
 }
 
 struct Worker {
@@ -207,6 +191,7 @@ struct Worker {
     subs: Vec<Subscriber>,
     derived: Option<Derived>,
     frame: String,
+    markers: Vec<String>,
 }
 
 impl Worker {
@@ -218,6 +203,7 @@ impl Worker {
             subs: Vec::new(),
             derived: None,
             frame: String::with_capacity(512),
+            markers: Vec::new(),
         }
     }
 
@@ -237,6 +223,7 @@ impl Worker {
                         }
                     }
                     Control::Remove { sid } => self.subs.retain(|s| s.sid != sid),
+                    Control::Marker(json) => self.markers.push(json),
                     Control::Stop => return,
                 }
             }
@@ -277,12 +264,8 @@ impl Worker {
                     .motion_rate
                     .store(nearest.unwrap_or(0), Ordering::Relaxed);
             }
-            if let Some(q) = r.quality() {
-                d.levels[q.channel.display_index()] = q.level().unwrap_or(if q.raw > 0 { 4 } else { 0 });
-            }
-            if let Some(b) = r.battery() {
-                let p = battery_percent(r.mode, b.raw, b.percent);
-                d.battery_percent = Some(p);
+            d.device.update(r);
+            if let Some(p) = d.device.battery_percent {
                 self.live.battery_percent.store(p, Ordering::Relaxed);
             }
             d.window_received += 1;
@@ -290,7 +273,7 @@ impl Worker {
             d.power.push(r.eeg_microvolts());
             d.since_dev += 1;
             d.since_pow += 1;
-            let pow_due = d.since_pow >= u32::from(rate / 8) && {
+            let pow_due = d.since_pow >= u32::from(rate) / band_power::POW_RATE_HZ && {
                 d.since_pow = 0;
                 d.power.compute(&mut d.pow)
             };
@@ -305,6 +288,7 @@ impl Worker {
             self.send(Stream::Mot, s);
         }
         self.send(Stream::Eeg, s);
+        self.markers.clear();
         if pow_due {
             self.send(Stream::Pow, s);
         }
@@ -328,6 +312,11 @@ impl Worker {
         let mut values = std::mem::take(&mut self.frame);
         frame_start(&mut values, stream);
         write_values(&mut values, stream, s, self.derived.as_ref());
+        if stream == Stream::Eeg && !self.markers.is_empty() && values.ends_with(']') {
+            values.pop();
+            values.push_str(&self.markers.join(","));
+            values.push(']');
+        }
         let mut dropped: Vec<usize> = Vec::new();
         for (i, sub) in self.subs.iter().enumerate() {
             if sub.streams & bit == 0 {
@@ -376,30 +365,30 @@ fn write_values(out: &mut String, stream: Stream, s: &Sample, d: Option<&Derived
         }
         Stream::Dev => {
             let Some(d) = d else { return };
-            let percent = d.battery_percent.unwrap_or(0);
+            let percent = d.device.battery_percent.unwrap_or(0);
             out.push_str(&(u32::from(percent).div_ceil(25).min(4)).to_string());
             out.push(',');
             push_f64(out, d.sample_rate_quality(), 2);
             out.push_str(",[");
-            for (i, l) in d.levels.iter().enumerate() {
+            for (i, l) in d.device.levels.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
                 out.push_str(&l.to_string());
             }
             out.push(',');
-            out.push_str(&d.overall().to_string());
+            out.push_str(&d.device.overall().to_string());
             out.push_str("],");
             out.push_str(&percent.to_string());
         }
         Stream::Eq => {
             let Some(d) = d else { return };
-            out.push_str(&d.battery_percent.unwrap_or(0).to_string());
+            out.push_str(&d.device.battery_percent.unwrap_or(0).to_string());
             out.push(',');
-            out.push_str(&d.overall().to_string());
+            out.push_str(&d.device.overall().to_string());
             out.push(',');
             push_f64(out, d.sample_rate_quality(), 2);
-            for l in d.levels {
+            for l in d.device.levels {
                 out.push(',');
                 out.push_str(&l.to_string());
             }

@@ -7,7 +7,6 @@ pub mod access;
 mod error;
 pub mod fanout;
 pub mod headset;
-pub mod power;
 mod service;
 pub mod streams;
 pub mod time;
@@ -16,4 +15,7 @@ pub mod warning;
 pub use error::SessionError;
 pub use fanout::Outbox;
 pub use headset::{HeadsetSpec, HeadsetStatus};
-pub use service::{ClientId, Cortex, OPEN_LICENSE_ID, ServiceConfig};
+pub use service::{
+    ClientId, Cortex, ExportParams, MarkerParams, NewRecord, OPEN_LICENSE_ID, RecordQuery, ServiceConfig,
+    SubjectParams,
+};

@@ -113,15 +113,7 @@ pub fn motion_sensors(mode: Mode) -> Vec<&'static str> {
     }
 }
 
-/// Band names and edges in Hz (cortex-api.md 5.1): theta 4–8, alpha 8–12, betaL 12–16,
-/// betaH 16–25, gamma 25–45.
-pub const BANDS: [(&str, f64, f64); 5] = [
-    ("theta", 4.0, 8.0),
-    ("alpha", 8.0, 12.0),
-    ("betaL", 12.0, 16.0),
-    ("betaH", 16.0, 25.0),
-    ("gamma", 25.0, 45.0),
-];
+pub use band_power::BANDS;
 
 /// Start a sample frame: `{"<stream>":[`.
 pub fn frame_start(out: &mut String, stream: Stream) {

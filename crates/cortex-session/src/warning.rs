@@ -8,6 +8,11 @@ pub const SUBSCRIPTIONS_CANCELLED: i64 = 0;
 pub const SESSION_CLOSED: i64 = 1;
 /// Access granted after a pending request.
 pub const ACCESS_GRANTED: i64 = 9;
+/// Disk space critical: sent when a full disk (or another storage failure) stopped a record.
+pub const DISK_CRITICAL: i64 = 20;
+/// epocd's own: a record writer fell a whole ring lap behind and the record was stopped
+/// (never expected at real rates; the message says what was kept).
+pub const RECORD_WRITER_BEHIND: i64 = 150;
 /// Record post-processing done, safe to export.
 pub const RECORD_READY: i64 = 30;
 /// Headset disconnected / data timeout.

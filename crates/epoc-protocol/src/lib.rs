@@ -27,6 +27,7 @@ mod channel;
 mod cipher;
 mod decoder;
 mod detect;
+mod device_state;
 mod error;
 mod key;
 mod layout14;
@@ -44,6 +45,7 @@ pub use channel::{
 pub use cipher::{Cipher, REPORT_LEN, report_from_read};
 pub use decoder::{Decoded, Decoder};
 pub use detect::{ACCEPT_PERCENT, Detection, MIN_REPORTS, OFFLINE_WINDOW, detect};
+pub use device_state::{DeviceState, battery_percent};
 pub use error::ProtocolError;
 pub use key::KeyLayout;
 pub use layout16::{TYPE_EEG, TYPE_MOTION};

@@ -2,157 +2,15 @@
 //! port): every method's result shape, the error code of each bad input, the envelope rules,
 //! robustness against garbage, Origin checks, TLS, and state that must survive a restart.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::daemon::*;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
+use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// A daemon for one test, killed when dropped.
-struct Daemon {
-    child: Child,
-    url: String,
-}
-
-impl Daemon {
-    fn start(data_dir: &std::path::Path, extra: &[&str]) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_epocd"))
-            .args([
-                "serve",
-                "--virtual",
-                "1",
-                "--listen",
-                "127.0.0.1:0",
-                "--no-hotplug",
-                "--ble-scan",
-                "0",
-            ])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start epocd serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("the URL line");
-        let url = line
-            .trim()
-            .strip_prefix("epocd: listening on ")
-            .expect("URL line")
-            .to_owned();
-        Daemon { child, url }
-    }
-
-    fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn connect(url: &str) -> Ws {
-    connect_async(url).await.expect("connect").0
-}
-
-/// Read the next text frame as JSON, within 5 s.
-async fn next_json(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("a frame within 5 s");
-        if let Some(Ok(Message::Text(t))) = msg {
-            return serde_json::from_str(t.as_str()).expect("valid JSON");
-        }
-        assert!(msg.is_some(), "connection closed");
-    }
-}
-
-/// Send a raw frame and return the response with the same id (skipping data and warnings,
-/// which are kept in `others`).
-async fn raw(ws: &mut Ws, text: String, others: &mut Vec<Value>) -> Value {
-    ws.send(Message::Text(text.into())).await.expect("send");
-    loop {
-        let v = next_json(ws).await;
-        if v.get("id").is_some() {
-            return v;
-        }
-        others.push(v);
-    }
-}
-
-/// The warning `code`, from frames already stashed or arriving next (order with the
-/// response is not guaranteed: warnings come from other threads).
-async fn warning(ws: &mut Ws, code: i64, stashed: &mut Vec<Value>) -> Value {
-    if let Some(i) = stashed.iter().position(|v| v["warning"]["code"] == code) {
-        return stashed.remove(i);
-    }
-    loop {
-        let v = next_json(ws).await;
-        if v["warning"]["code"] == code {
-            return v;
-        }
-    }
-}
-
-async fn call(ws: &mut Ws, id: Value, method: &str, params: Option<Value>) -> Value {
-    let mut req = json!({"jsonrpc": "2.0", "id": id, "method": method});
-    if let Some(p) = params {
-        req["params"] = p;
-    }
-    let mut others = Vec::new();
-    raw(ws, req.to_string(), &mut others).await
-}
-
-fn code(v: &Value) -> i64 {
-    v["error"]["code"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("expected an error, got {v}"))
-}
-
-async fn authorize(ws: &mut Ws) -> String {
-    let r = call(
-        ws,
-        json!(2),
-        "requestAccess",
-        Some(json!({"clientId": "com.test.app", "clientSecret": "s"})),
-    )
-    .await;
-    assert_eq!(r["result"]["accessGranted"], true);
-    let r = call(
-        ws,
-        json!(3),
-        "authorize",
-        Some(json!({"clientId": "com.test.app", "clientSecret": "s", "license": "", "debit": 10})),
-    )
-    .await;
-    r["result"]["cortexToken"].as_str().expect("token").to_owned()
-}
-
-async fn headset(ws: &mut Ws) -> String {
-    // The virtual headset is connected within a second of start.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let r = call(ws, json!(4), "queryHeadsets", None).await;
-        if r["result"][0]["status"] == "connected" {
-            return r["result"][0]["id"].as_str().unwrap().to_owned();
-        }
-        assert!(Instant::now() < deadline, "headset never connected: {r}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_method_has_the_cortex_shape() {
@@ -418,14 +276,6 @@ async fn every_method_has_the_cortex_shape() {
     assert_eq!(r["result"]["id"], json!(sid));
 
     // Methods epocd does not have answer clearly.
-    let r = call(
-        &mut ws,
-        json!(11),
-        "createRecord",
-        Some(json!({"cortexToken": token})),
-    )
-    .await;
-    assert_eq!(code(&r), -32601);
     let r = call(&mut ws, json!(9), "training", Some(json!({"cortexToken": token}))).await;
     assert_eq!(code(&r), -32601);
     assert!(

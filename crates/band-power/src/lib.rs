@@ -1,4 +1,5 @@
-//! Band power per channel over a sliding 2 s window (the `pow` stream).
+//! Band power per channel over a sliding 2 s window: the live `pow` stream and the `BP`
+//! columns of exported records compute it the same way, so both live here.
 
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
@@ -6,7 +7,18 @@ use std::sync::Arc;
 
 use epoc_protocol::EEG_CHANNELS;
 
-use crate::streams::BANDS;
+/// Band names and edges in Hz (cortex-api.md 5.1): theta 4–8, alpha 8–12, betaL 12–16,
+/// betaH 16–25, gamma 25–45.
+pub const BANDS: [(&str, f64, f64); 5] = [
+    ("theta", 4.0, 8.0),
+    ("alpha", 8.0, 12.0),
+    ("betaL", 12.0, 16.0),
+    ("betaH", 16.0, 25.0),
+    ("gamma", 25.0, 45.0),
+];
+
+/// How many band-power values a second: the `pow` stream's rate.
+pub const POW_RATE_HZ: u32 = 8;
 
 /// Values in one `pow` frame: 5 bands for each of the 14 channels.
 pub const POW_VALUES: usize = EEG_CHANNELS * 5;

@@ -12,6 +12,12 @@ use epoc_driver::{Acquisition, AcquisitionConfig, Connection, EventKind, Headset
 use epoc_protocol::{Model, Serial};
 use serde_json::{Value, json};
 
+mod records;
+mod subjects;
+
+pub use records::{ExportParams, MarkerParams, NewRecord, RecordQuery};
+pub use subjects::SubjectParams;
+
 use crate::access::AccessStore;
 use crate::fanout::{Fanout, Outbox};
 use crate::headset::{Headset, HeadsetSpec, HeadsetStatus, Link};
@@ -59,6 +65,10 @@ struct Session {
     started: String,
     stopped: String,
     streams: Vec<Stream>,
+    /// Records created in this session, oldest first.
+    record_ids: Vec<String>,
+    /// The record in progress.
+    recording: Option<records::ActiveRecord>,
 }
 
 struct State {
@@ -66,6 +76,8 @@ struct State {
     sessions: Vec<Session>,
     clients: HashMap<ClientId, Arc<dyn Outbox>>,
     next_client: ClientId,
+    /// The record store (`None` without a data dir: record methods then say so).
+    book: Option<records::RecordBook>,
 }
 
 /// The license every app gets: epocd needs none.
@@ -111,6 +123,10 @@ impl Cortex {
             }
             None => AccessStore::in_memory(),
         };
+        let book = match &config.data_dir {
+            Some(dir) => Some(records::RecordBook::open(dir)?),
+            None => None,
+        };
         let (events, rx) = unbounded();
         let (user, uid) = os_user();
         let cortex = Arc::new(Cortex {
@@ -119,6 +135,7 @@ impl Cortex {
                 sessions: Vec::new(),
                 clients: HashMap::new(),
                 next_client: 1,
+                book,
             }),
             access: Mutex::new(access),
             events,
@@ -132,6 +149,11 @@ impl Cortex {
         std::thread::Builder::new()
             .name("cortex-events".into())
             .spawn(move || event_loop(weak, rx))
+            .map_err(|e| SessionError::Internal(e.to_string()))?;
+        let weak = Arc::downgrade(&cortex);
+        std::thread::Builder::new()
+            .name("cortex-records".into())
+            .spawn(move || records::watch_loop(weak))
             .map_err(|e| SessionError::Internal(e.to_string()))?;
         if cortex.config.hotplug {
             let (tx, hot_rx) = unbounded();
@@ -485,8 +507,8 @@ impl Cortex {
             "started": s.started,
             "stopped": s.stopped,
             "streams": s.streams.iter().map(|x| x.name()).collect::<Vec<_>>(),
-            "recordIds": [],
-            "recording": false,
+            "recordIds": s.record_ids,
+            "recording": s.recording.is_some(),
             "headset": headset,
         })
     }
@@ -542,6 +564,8 @@ impl Cortex {
             started: iso_now(),
             stopped: String::new(),
             streams: Vec::new(),
+            record_ids: Vec::new(),
+            recording: None,
         };
         let json = Self::session_json(&st, &session);
         st.sessions.push(session);
@@ -734,6 +758,9 @@ fn close_session(st: &mut State, id: &str, reason: Option<&str>) -> Option<Value
             warning::SESSION_CLOSED,
             json!({"sessionId": s.id, "behavior": reason}),
         ));
+    }
+    if let Some(active) = s.recording.take() {
+        records::stop_record(st, active, s.client, "");
     }
     s.status = SessionStatus::Closed;
     s.stopped = iso_now();

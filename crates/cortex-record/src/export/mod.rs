@@ -1,0 +1,435 @@
+//! Export of stored records: CSV (V1, V2), EDF, EDF+ and BDF+ (cortex-api.md 8).
+//!
+//! Every export first checks the whole request (folder absolute, existing, writable; stream
+//! types valid for the format; no target file already there), then writes each file under a
+//! temporary name and links it into place only when all files are complete. A bad request or
+//! a failure half-way (disk full) leaves no partial file and never replaces an existing one.
+
+mod csv;
+mod edf;
+mod naming;
+
+use std::path::{Path, PathBuf};
+
+use epoc_driver::Sample;
+use epoc_protocol::{ReportKind, Resolution};
+use serde_json::{Value, json};
+
+pub use edf::{EdfInput, write_edf};
+pub use naming::file_stem;
+
+use crate::RecordError;
+use crate::edf::EdfFormat;
+use crate::store::{Marker, RecordMeta};
+use crate::time::iso_from_unix;
+use crate::writer::read_samples;
+
+/// The CSV layouts of cortex-api.md 8.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvVersion {
+    /// One CSV per stream (EEG+CQ+markers, motion, band power).
+    V1,
+    /// One wide CSV with every selected stream on the EEG timeline.
+    V2,
+}
+
+/// What `exportRecord` was asked to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// CSV in one of its layouts.
+    Csv(CsvVersion),
+    /// EDF, EDF+ or BDF+.
+    Edf(EdfFormat),
+}
+
+/// The stream types an export can include.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamTypes {
+    /// EEG with contact quality and markers.
+    pub eeg: bool,
+    /// Motion sensors.
+    pub motion: bool,
+    /// Band power (computed from the EEG as the live `pow` stream is).
+    pub band_power: bool,
+    /// Performance metrics: accepted for compatibility, but epocd has no detections, so no
+    /// column is written for them.
+    pub performance_metrics: bool,
+}
+
+impl StreamTypes {
+    /// Parse Cortex's `streamTypes` (`EEG`, `MOTION`, `BP`, `PM`); unknown names are an error.
+    pub fn parse(names: &[String]) -> Result<StreamTypes, RecordError> {
+        let mut t = StreamTypes::default();
+        for n in names {
+            match n.as_str() {
+                "EEG" => t.eeg = true,
+                "MOTION" => t.motion = true,
+                "BP" => t.band_power = true,
+                "PM" => t.performance_metrics = true,
+                other => {
+                    return Err(RecordError::Invalid(format!(
+                        "unknown stream type {other:?}: streamTypes takes EEG, MOTION, BP and PM"
+                    )));
+                }
+            }
+        }
+        if !(t.eeg || t.motion || t.band_power || t.performance_metrics) {
+            return Err(RecordError::Invalid(
+                "streamTypes is empty: name at least one of EEG, MOTION, BP, PM".into(),
+            ));
+        }
+        Ok(t)
+    }
+}
+
+/// An export request, checked by [`ExportRequest::validate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRequest {
+    /// The format.
+    pub format: ExportFormat,
+    /// The streams to include.
+    pub streams: StreamTypes,
+    /// The folder the app named.
+    pub folder: PathBuf,
+}
+
+impl ExportRequest {
+    /// Check what does not depend on a record: the folder and the format/stream combination.
+    pub fn validate(&self) -> Result<(), RecordError> {
+        if !self.folder.is_absolute() {
+            return Err(RecordError::Invalid(format!(
+                "folder {:?} must be an absolute path",
+                self.folder.display().to_string()
+            )));
+        }
+        let meta = std::fs::metadata(&self.folder).map_err(|e| {
+            RecordError::Invalid(format!(
+                "folder {} cannot be used ({e}): create it first",
+                self.folder.display()
+            ))
+        })?;
+        if !meta.is_dir() {
+            return Err(RecordError::Invalid(format!(
+                "{} is not a folder",
+                self.folder.display()
+            )));
+        }
+        // The one reliable writability test is to write.
+        let probe = self
+            .folder
+            .join(format!(".epocd-write-test-{}", std::process::id()));
+        std::fs::write(&probe, b"").map_err(|e| {
+            RecordError::Invalid(format!("folder {} is not writable ({e})", self.folder.display()))
+        })?;
+        let _ = std::fs::remove_file(&probe);
+        if let ExportFormat::Edf(_) = self.format
+            && (self.streams.band_power || self.streams.performance_metrics)
+        {
+            return Err(RecordError::Invalid(
+                "EDF, EDFPLUS and BDFPLUS exports take only the EEG and MOTION stream types".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How far an export got, for progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Work done (EEG samples written, summed over files).
+    pub done: u64,
+    /// Total work.
+    pub total: u64,
+}
+
+/// A record's samples, loaded from its block files.
+pub struct RecordData {
+    /// Samples carrying EEG, in order.
+    pub eeg: Vec<Sample>,
+    /// Motion samples (16-bit modes; 14-bit gyro rides in `eeg`).
+    pub motion: Vec<Sample>,
+}
+
+impl RecordData {
+    /// Load everything up to the last intact block of each stream.
+    pub fn load(record_dir: &Path) -> Result<RecordData, RecordError> {
+        let (eeg, motion) = read_samples(record_dir)?;
+        Ok(RecordData { eeg, motion })
+    }
+
+    /// Time of the last sample of any stream.
+    pub fn last_time(&self) -> Option<f64> {
+        let a = self.eeg.last().map(|s| s.time);
+        let b = self.motion.last().map(|s| s.time);
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The motion samples as a stream of their own: motion reports (16-bit) or the gyro of
+    /// every EEG report (14-bit).
+    pub fn motion_stream(&self) -> &[Sample] {
+        match self.eeg.first().map(|s| s.report.mode.resolution) {
+            Some(Resolution::Bits14) => &self.eeg,
+            _ => &self.motion,
+        }
+    }
+
+    /// The EEG sample nearest to `time` (epoch seconds), by position in `eeg`.
+    pub fn nearest_eeg(&self, time: f64) -> Option<usize> {
+        if self.eeg.is_empty() {
+            return None;
+        }
+        let i = self.eeg.partition_point(|s| s.time < time);
+        if i == 0 {
+            return Some(0);
+        }
+        if i >= self.eeg.len() {
+            return Some(self.eeg.len() - 1);
+        }
+        let (a, b) = (self.eeg[i - 1].time, self.eeg[i].time);
+        Some(if time - a <= b - time { i - 1 } else { i })
+    }
+}
+
+/// Whether a sample belongs to the motion stream of its mode.
+pub(crate) fn is_motion(s: &Sample) -> bool {
+    s.report.kind == ReportKind::Motion
+}
+
+/// The record object of cortex-api.md 4.3 (without markers).
+pub fn record_json(r: &RecordMeta) -> Value {
+    json!({
+        "uuid": r.uuid,
+        "title": r.title,
+        "description": r.description,
+        "tags": r.tags,
+        "applicationId": r.application_id,
+        "applicationVersion": r.application_version,
+        "licenseId": r.license_id,
+        "licenseScope": ["eeg", "pm", "bp", "mot", "dev", "eq"],
+        "ownerId": r.owner_id,
+        "experimentId": r.experiment_id,
+        "startDatetime": iso_from_unix(r.start),
+        "endDatetime": r.end.map(iso_from_unix).unwrap_or_default(),
+        "subject": r.subject_name,
+        "headsetId": r.headset_id,
+        "state": r.state.name(),
+        "note": r.note,
+    })
+}
+
+/// The marker object of cortex-api.md 4.4.
+pub fn marker_json(m: &Marker) -> Value {
+    json!({
+        "uuid": m.uuid,
+        "type": if m.interval { "interval" } else { "instance" },
+        "value": m.value,
+        "label": m.label,
+        "port": m.port,
+        "startDatetime": iso_from_unix(m.start_ms / 1000.0),
+        "endDatetime": iso_from_unix(m.end_ms / 1000.0),
+        "extras": m.extras,
+    })
+}
+
+/// A file being written under a temporary name next to its final place.
+pub(crate) struct Pending {
+    temp: PathBuf,
+    target: PathBuf,
+}
+
+impl Pending {
+    pub(crate) fn new(target: PathBuf) -> Pending {
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = target.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        Pending { temp, target }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.temp
+    }
+
+    pub(crate) fn create(&self) -> Result<std::fs::File, RecordError> {
+        std::fs::File::create(&self.temp).map_err(RecordError::io(&self.temp))
+    }
+}
+
+/// Export one record. Returns the files written.
+pub fn export_record(
+    meta: &RecordMeta,
+    markers: &[Marker],
+    record_dir: &Path,
+    req: &ExportRequest,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<PathBuf>, RecordError> {
+    req.validate()?;
+    if meta.end.is_none() {
+        return Err(RecordError::Invalid(format!(
+            "record {} is still recording: stop it (stopRecord) and wait for warning 30",
+            meta.uuid
+        )));
+    }
+    let data = RecordData::load(record_dir)?;
+    let stem = file_stem(meta);
+    let mut files: Vec<(PathBuf, FileKind)> = Vec::new();
+    let mut add =
+        |suffix: &str, kind: FileKind| files.push((req.folder.join(format!("{stem}{suffix}")), kind));
+    match req.format {
+        ExportFormat::Csv(CsvVersion::V2) => {
+            let mut suffix = String::from(".md");
+            if req.streams.band_power {
+                suffix.push_str(".bp");
+            }
+            add(&format!("{suffix}.csv"), FileKind::CsvWide);
+            add("_intervalMarker.csv", FileKind::IntervalMarkers);
+        }
+        ExportFormat::Csv(CsvVersion::V1) => {
+            if req.streams.eeg {
+                add("_EEG.csv", FileKind::CsvEeg);
+            }
+            if req.streams.motion {
+                add("_MOTION.csv", FileKind::CsvMotion);
+            }
+            if req.streams.band_power {
+                add("_BP.csv", FileKind::CsvBandPower);
+            }
+            add("_intervalMarker.csv", FileKind::IntervalMarkers);
+        }
+        ExportFormat::Edf(EdfFormat::Edf) => {
+            if req.streams.eeg {
+                add(
+                    ".edf",
+                    FileKind::Edf {
+                        eeg: true,
+                        motion: false,
+                    },
+                );
+            }
+            if req.streams.motion {
+                add(
+                    "_motion.edf",
+                    FileKind::Edf {
+                        eeg: false,
+                        motion: true,
+                    },
+                );
+            }
+        }
+        ExportFormat::Edf(f) => add(
+            &format!(".{}", f.extension()),
+            FileKind::Edf {
+                eeg: req.streams.eeg,
+                motion: req.streams.motion,
+            },
+        ),
+    }
+    add(".json", FileKind::Json);
+    if let Some((existing, _)) = files.iter().find(|(p, _)| p.exists()) {
+        return Err(RecordError::Invalid(format!(
+            "{} already exists: epocd never overwrites an export; remove it or choose another folder",
+            existing.display()
+        )));
+    }
+    let total = files.iter().filter(|(_, k)| k.counts()).count() as u64 * data.eeg.len().max(1) as u64;
+    let mut done = 0u64;
+    let pending: Vec<Pending> = files.iter().map(|(p, _)| Pending::new(p.clone())).collect();
+    let result = (|| {
+        for (p, (_, kind)) in pending.iter().zip(&files) {
+            let mut step = |n: u64| {
+                progress(Progress {
+                    done: done + n,
+                    total,
+                })
+            };
+            match kind {
+                FileKind::CsvWide => {
+                    csv::write_wide(p, meta, markers, &data, req.streams, csv::Layout::Wide, &mut step)?
+                }
+                FileKind::CsvEeg => {
+                    csv::write_wide(p, meta, markers, &data, req.streams, csv::Layout::Eeg, &mut step)?
+                }
+                FileKind::CsvMotion => csv::write_wide(
+                    p,
+                    meta,
+                    markers,
+                    &data,
+                    req.streams,
+                    csv::Layout::Motion,
+                    &mut step,
+                )?,
+                FileKind::CsvBandPower => csv::write_wide(
+                    p,
+                    meta,
+                    markers,
+                    &data,
+                    req.streams,
+                    csv::Layout::BandPower,
+                    &mut step,
+                )?,
+                FileKind::IntervalMarkers => csv::write_interval_markers(p, meta, markers, &data)?,
+                FileKind::Json => {
+                    let mut record = record_json(meta);
+                    record["markers"] = Value::from(markers.iter().map(marker_json).collect::<Vec<_>>());
+                    record["eegSamples"] = Value::from(data.eeg.len());
+                    record["motionSamples"] = Value::from(data.motion_stream().len());
+                    let text = serde_json::to_string_pretty(&record)
+                        .map_err(|e| RecordError::Invalid(format!("cannot encode the record: {e}")))?;
+                    std::fs::write(p.path(), text).map_err(RecordError::io(p.path()))?;
+                }
+                FileKind::Edf { eeg, motion } => {
+                    let ExportFormat::Edf(format) = req.format else {
+                        continue;
+                    };
+                    let input = EdfInput::from_record(meta, markers, &data, *eeg, *motion);
+                    let file = p.create()?;
+                    write_edf(std::io::BufWriter::new(file), format, &input, &mut step)?;
+                }
+            }
+            if kind.counts() {
+                done += data.eeg.len().max(1) as u64;
+            }
+        }
+        // Everything is complete: link into place (fails rather than replaces).
+        let mut placed: Vec<PathBuf> = Vec::new();
+        for p in &pending {
+            if let Err(e) = std::fs::hard_link(&p.temp, &p.target) {
+                for done in &placed {
+                    let _ = std::fs::remove_file(done);
+                }
+                return Err(RecordError::Invalid(format!(
+                    "cannot create {} ({e}); nothing was exported",
+                    p.target.display()
+                )));
+            }
+            placed.push(p.target.clone());
+        }
+        Ok(placed)
+    })();
+    for p in &pending {
+        let _ = std::fs::remove_file(&p.temp);
+    }
+    progress(Progress { done: total, total });
+    result
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    CsvWide,
+    CsvEeg,
+    CsvMotion,
+    CsvBandPower,
+    IntervalMarkers,
+    Json,
+    Edf { eeg: bool, motion: bool },
+}
+
+impl FileKind {
+    fn counts(self) -> bool {
+        !matches!(self, FileKind::IntervalMarkers | FileKind::Json)
+    }
+}
