@@ -28,6 +28,9 @@ cargo build -p epocd --locked
 step "EDF conformance: pyedflib and MNE read epocd's EDF, EDF+ and BDF+ files"
 .venv/bin/python scripts/conformance/edf_check.py target/debug/epocd . 2>&1 | tee -a "$log"
 
+step "Record conformance: record through epocd serve with websocket-client, export CSV/EDF/EDF+/BDF+, read back with csv, pyedflib and MNE"
+.venv/bin/python scripts/conformance/record_flow.py target/debug/epocd 2>&1 | tee -a "$log"
+
 step "loom model checks of the sample ring (separate target dir: --cfg loom rebuilds everything)"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p sample-ring --release --locked --test loom 2>&1 | tee -a "$log"
 

@@ -8,7 +8,7 @@
 //! store is never corrupted by a torn tail and never returns damaged data.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -58,18 +58,23 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BlockError + '_ {
 
 /// Read every intact block of `path`.
 pub fn scan(path: &Path) -> Result<Scan, BlockError> {
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(io(path))?;
+    let mut blocks = Vec::new();
+    let (valid_len, damaged_tail) = visit(path, |seq, payload| blocks.push((seq, payload.to_vec())))?;
+    Ok(Scan {
+        blocks,
+        valid_len,
+        damaged_tail,
+    })
+}
+
+/// Call `f` with the sequence number and payload of every intact block of `path`, in order,
+/// without copying payloads. Returns the intact length and the damaged tail's length.
+pub fn visit(path: &Path, mut f: impl FnMut(u64, &[u8])) -> Result<(u64, u64), BlockError> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
     if bytes.len() < FILE_MAGIC.len() {
         // A file cut before its magic was complete holds nothing yet.
         if FILE_MAGIC.starts_with(&bytes) {
-            return Ok(Scan {
-                blocks: Vec::new(),
-                valid_len: 0,
-                damaged_tail: bytes.len() as u64,
-            });
+            return Ok((0, bytes.len() as u64));
         }
         return Err(BlockError::NotABlockFile(path.to_path_buf()));
     }
@@ -77,7 +82,6 @@ pub fn scan(path: &Path) -> Result<Scan, BlockError> {
         return Err(BlockError::NotABlockFile(path.to_path_buf()));
     }
     let mut at = 8;
-    let mut blocks = Vec::new();
     let u32_at = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
     while bytes.len() - at >= BLOCK_OVERHEAD {
         let len = u32_at(&bytes, at + 4) as usize;
@@ -91,14 +95,10 @@ pub fn scan(path: &Path) -> Result<Scan, BlockError> {
         }
         let mut seq = [0u8; 8];
         seq.copy_from_slice(&body[..8]);
-        blocks.push((u64::from_le_bytes(seq), body[8..].to_vec()));
+        f(u64::from_le_bytes(seq), &body[8..]);
         at += BLOCK_OVERHEAD + len;
     }
-    Ok(Scan {
-        blocks,
-        valid_len: at as u64,
-        damaged_tail: (bytes.len() - at) as u64,
-    })
+    Ok((at as u64, (bytes.len() - at) as u64))
 }
 
 /// Appends blocks to one file.
@@ -169,6 +169,12 @@ impl BlockWriter {
         w.write_all(&crc.to_le_bytes()).map_err(io(path))?;
         self.next_seq += 1;
         Ok(seq)
+    }
+
+    /// Hand what was appended to the OS (no fsync): it then survives the process being
+    /// killed, though not a power loss.
+    pub fn flush(&mut self) -> Result<(), BlockError> {
+        self.out.flush().map_err(io(&self.path))
     }
 
     /// Flush and fsync: everything appended so far survives a crash or power loss.

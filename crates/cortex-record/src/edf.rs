@@ -299,6 +299,35 @@ impl<W: Write + Seek> EdfWriter<W> {
         }
     }
 
+    /// Write one data record of stored integers (already in each signal's digital range;
+    /// clamped if not): the lossless path when the values are ADC counts.
+    pub fn write_record_digital(&mut self, signals: &[&[i32]]) -> Result<(), EdfError> {
+        let data_signals = self.header.signals.len() - usize::from(self.format.has_annotations());
+        if signals.len() != data_signals {
+            return Err(EdfError::Record(format!(
+                "{} signals given, {data_signals} expected",
+                signals.len()
+            )));
+        }
+        let bps = self.format.bytes_per_sample();
+        self.buf.clear();
+        for (s, values) in self.header.signals.iter().zip(signals) {
+            if values.len() != s.samples_per_record {
+                return Err(EdfError::Record(format!(
+                    "{}: {} samples given, {} expected",
+                    s.label,
+                    values.len(),
+                    s.samples_per_record
+                )));
+            }
+            for v in *values {
+                let d = (*v).clamp(s.digital_min, s.digital_max).to_le_bytes();
+                self.buf.extend_from_slice(&d[..bps]);
+            }
+        }
+        self.finish_record()
+    }
+
     /// Write one data record: for each data signal, exactly `samples_per_record` physical
     /// values.
     pub fn write_record(&mut self, signals: &[&[f64]]) -> Result<(), EdfError> {
@@ -325,6 +354,12 @@ impl<W: Write + Seek> EdfWriter<W> {
                 self.buf.extend_from_slice(&d[..bps]);
             }
         }
+        self.finish_record()
+    }
+
+    /// Append the annotation signal to the record in `buf` and write it out.
+    fn finish_record(&mut self) -> Result<(), EdfError> {
+        let bps = self.format.bytes_per_sample();
         if self.format.has_annotations() {
             let record_start = self.records as f64 * self.header.record_seconds;
             let record_end = record_start + self.header.record_seconds;

@@ -20,8 +20,10 @@ use crate::blocks::{self, BlockError, BlockWriter};
 
 /// Samples per block at most (a quarter second of 256 Hz EEG).
 const SAMPLES_PER_BLOCK: usize = 64;
-/// Longest time between fsyncs.
+/// Longest time between fsyncs (what a power loss can cost).
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+/// Longest time before written samples reach the OS (what killing the process can cost).
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
 const WORDS: usize = <Sample as RingItem>::WORDS;
 
 /// Why a record stopped by itself.
@@ -108,6 +110,7 @@ impl RecordWriter {
             .spawn(move || {
                 let storage = |e: BlockError| WriterFailure::Storage(e.to_string());
                 let mut last_sync = Instant::now();
+                let mut last_flush = Instant::now();
                 let mut written = 0u64;
                 loop {
                     let stopping = stop2.load(Ordering::Acquire);
@@ -141,6 +144,13 @@ impl RecordWriter {
                         }
                         stats2.durable.store(written, Ordering::Relaxed);
                         last_sync = Instant::now();
+                        last_flush = last_sync;
+                    } else if last_flush.elapsed() >= FLUSH_INTERVAL {
+                        for f in [&mut eeg, &mut mot] {
+                            f.seal().map_err(storage)?;
+                            f.writer.flush().map_err(storage)?;
+                        }
+                        last_flush = Instant::now();
                     }
                     if stopping {
                         return Ok(());
@@ -197,8 +207,9 @@ pub fn read_samples(dir: &Path) -> Result<(Vec<Sample>, Vec<Sample>), BlockError
         if !path.exists() {
             return Ok(Vec::new());
         }
-        let mut out = Vec::new();
-        for (_, payload) in blocks::scan(&path)?.blocks {
+        let len = std::fs::metadata(&path).map_or(0, |m| m.len() as usize);
+        let mut out = Vec::with_capacity(len / (WORDS * 8));
+        blocks::visit(&path, |_, payload| {
             for chunk in payload.chunks_exact(WORDS * 8) {
                 let mut words = [0u64; WORDS];
                 for (w, b) in words.iter_mut().zip(chunk.chunks_exact(8)) {
@@ -208,7 +219,7 @@ pub fn read_samples(dir: &Path) -> Result<(Vec<Sample>, Vec<Sample>), BlockError
                 }
                 out.push(Sample::from_words(&words));
             }
-        }
+        })?;
         Ok(out)
     };
     Ok((read("eeg.blk")?, read("mot.blk")?))

@@ -30,6 +30,76 @@ pub enum Command {
     Cert(CertArgs),
     /// Convert a capture file to EDF, EDF+ or BDF+ (EEG in µV plus motion).
     Convert(ConvertArgs),
+    /// List the records stored in the data directory.
+    Records(RecordsArgs),
+    /// Export a stored record to EDF, EDF+, BDF+ or CSV (with a progress bar).
+    Export(ExportArgs),
+}
+
+/// Arguments of `epocd records`.
+#[derive(Debug, clap::Args)]
+pub struct RecordsArgs {
+    /// Where epocd keeps its state (default: the XDG data dir, as for `serve`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Print JSON lines (one record object each) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Export formats of `epocd export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    /// EDF+ continuous (16-bit) with markers as annotations.
+    Edfplus,
+    /// BDF+ continuous (24-bit) with markers as annotations.
+    Bdfplus,
+    /// EDF (16-bit): EEG and motion in separate files.
+    Edf,
+    /// CSV (see --csv-version).
+    Csv,
+}
+
+/// CSV layouts of `epocd export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CsvVersionArg {
+    /// One CSV per stream.
+    V1,
+    /// One wide CSV with every stream on the EEG timeline.
+    V2,
+}
+
+/// Stream types of `epocd export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StreamArg {
+    /// EEG with contact quality and markers.
+    Eeg,
+    /// Motion sensors.
+    Motion,
+    /// Band power (CSV only).
+    Bp,
+}
+
+/// Arguments of `epocd export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The record id (from `epocd records`; a unique prefix is enough).
+    pub record: String,
+    /// File format.
+    #[arg(long, value_enum)]
+    pub format: ExportFormatArg,
+    /// CSV layout.
+    #[arg(long, value_enum, default_value_t = CsvVersionArg::V2)]
+    pub csv_version: CsvVersionArg,
+    /// Streams to include (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [StreamArg::Eeg, StreamArg::Motion])]
+    pub streams: Vec<StreamArg>,
+    /// An existing folder to write into (files are never overwritten).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Where epocd keeps its state (default: the XDG data dir, as for `serve`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// File formats of `convert`.

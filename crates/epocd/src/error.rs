@@ -33,6 +33,9 @@ pub enum CliError {
     /// An EDF file could not be written.
     #[error(transparent)]
     Edf(#[from] cortex_record::EdfError),
+    /// The record store could not be read, or an export failed.
+    #[error(transparent)]
+    Record(#[from] cortex_record::RecordError),
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),
@@ -45,6 +48,10 @@ impl CliError {
             CliError::Decode(e) => e.exit_status(),
             CliError::Driver(DriverError::Io(_)) | CliError::Io { .. } => 1,
             CliError::Rpc(_) | CliError::Edf(_) => 1,
+            CliError::Record(
+                cortex_record::RecordError::Invalid(_) | cortex_record::RecordError::NotFound(_),
+            ) => 2,
+            CliError::Record(_) => 1,
             CliError::Driver(_) | CliError::Usage(_) | CliError::Session(_) => 2,
         }
     }

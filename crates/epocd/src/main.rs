@@ -8,6 +8,7 @@ mod decode_cmd;
 mod devices_cmd;
 mod error;
 mod output;
+mod records_cmd;
 mod serve_cmd;
 mod stream_cmd;
 
@@ -25,6 +26,8 @@ fn main() -> ExitCode {
         cli::Command::Serve(args) => serve_cmd::run(&args),
         cli::Command::Cert(args) => serve_cmd::cert(&args),
         cli::Command::Convert(args) => convert_cmd::run(&args),
+        cli::Command::Records(args) => records_cmd::list(&args),
+        cli::Command::Export(args) => records_cmd::export(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -836,3 +836,92 @@ async fn a_replayed_capture_recorded_and_exported_equals_decode() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_lists_and_exports_records_while_the_daemon_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let d = Daemon::start(dir.path(), &["--no-tls"]);
+    let mut ws = connect(&d.url).await;
+    let token = authorize(&mut ws).await;
+    let sid = active_session(&mut ws, &token).await;
+    let rec = create_record(&mut ws, &token, &sid, "cli check").await;
+    let rid = rec["uuid"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    call(
+        &mut ws,
+        json!(1),
+        "stopRecord",
+        Some(json!({"cortexToken": token, "session": sid})),
+    )
+    .await;
+
+    let data = dir.path().to_str().unwrap();
+    let listed = common::epocd(&["records", "--data-dir", data, "--json"]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let rows: Vec<Value> = String::from_utf8(listed.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["uuid"], json!(rid));
+    let table = common::epocd(&["records", "--data-dir", data]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("cli check"));
+
+    let target = out.path().to_str().unwrap();
+    let prefix = &rid[..8];
+    let exported = common::epocd(&[
+        "export",
+        prefix,
+        "--format",
+        "edfplus",
+        "--out",
+        target,
+        "--data-dir",
+        data,
+    ]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let printed = String::from_utf8(exported.stdout).unwrap();
+    let edf = printed
+        .lines()
+        .find(|l| l.ends_with(".edf"))
+        .expect("the EDF+ path is printed");
+    let bytes = std::fs::read(edf).unwrap();
+    assert_eq!(&bytes[192..197], b"EDF+C", "an EDF+ continuous header");
+
+    // Again into the same folder: refused, nothing replaced.
+    let again = common::epocd(&[
+        "export",
+        prefix,
+        "--format",
+        "edfplus",
+        "--out",
+        target,
+        "--data-dir",
+        data,
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert_eq!(std::fs::read(edf).unwrap(), bytes);
+    let unknown = common::epocd(&[
+        "export",
+        "zzzz",
+        "--format",
+        "csv",
+        "--out",
+        target,
+        "--data-dir",
+        data,
+    ]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("epocd records"));
+}

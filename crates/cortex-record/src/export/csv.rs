@@ -41,29 +41,15 @@ fn push_fixed(out: &mut Vec<u8>, v: f64, decimals: u32) {
     push_uint(out, scaled / scale);
     if decimals > 0 {
         out.push(b'.');
-        let frac = scaled % scale;
-        let mut digits = [b'0'; 20];
-        let mut f = frac;
-        for i in (0..decimals as usize).rev() {
-            digits[i] = b'0' + (f % 10) as u8;
-            f /= 10;
-        }
-        out.extend_from_slice(&digits[..decimals as usize]);
+        // The fraction with its leading zeros: format scale + frac and drop the leading 1.
+        let mut buf = itoa::Buffer::new();
+        let padded = buf.format(scale + scaled % scale);
+        out.extend_from_slice(&padded.as_bytes()[1..]);
     }
 }
 
-fn push_uint(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+fn push_uint(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 fn push_int(out: &mut Vec<u8>, n: i64) {

@@ -49,11 +49,12 @@ pub fn motion_names(mode: Mode) -> &'static [&'static str] {
     }
 }
 
-/// Values of a sample's motion slots (all nine for 16-bit, the two gyro axes for 14-bit).
-fn motion_values(s: &Sample, n: usize) -> [f64; 9] {
-    let mut out = [0.0; 9];
+/// Stored integers of a sample's motion slots (all nine for 16-bit, the two gyro axes for
+/// 14-bit): the counts themselves.
+fn motion_values(s: &Sample, n: usize) -> [i32; 9] {
+    let mut out = [0; 9];
     for (o, v) in out.iter_mut().zip(s.report.motion.iter()).take(n) {
-        *o = f64::from(*v);
+        *o = i32::from(*v);
     }
     out
 }
@@ -112,11 +113,8 @@ impl<'a> EdfInput<'a> {
 
 /// Samples on their stream's axis (position = index − first index), gaps filled with the
 /// previous value. Returns the values and the gaps (start position, length).
-fn on_axis<const N: usize>(
-    samples: &[Sample],
-    value: impl Fn(&Sample) -> [f64; N],
-) -> (Vec<[f64; N]>, Vec<(usize, usize)>) {
-    let mut out: Vec<[f64; N]> = Vec::with_capacity(samples.len());
+fn on_axis<T: Copy>(samples: &[Sample], value: impl Fn(&Sample) -> T) -> (Vec<T>, Vec<(usize, usize)>) {
+    let mut out: Vec<T> = Vec::with_capacity(samples.len());
     let mut gaps = Vec::new();
     let first = samples.first().map_or(0, |s| s.index);
     for s in samples {
@@ -147,7 +145,13 @@ pub fn write_edf<W: Write + Seek>(
     let eeg_rate = usize::from(mode.eeg_rate.hz());
     let names = motion_names(mode);
     let eeg_samples = input.eeg.unwrap_or(&[]);
-    let (eeg, eeg_gaps) = on_axis(eeg_samples, |s| s.report.eeg_microvolts());
+    let (counts, dig_min) = match mode.resolution {
+        Resolution::Bits16 => (65535.0, -32768),
+        Resolution::Bits14 => (16383.0, -8192),
+    };
+    // Stored integer = ADC count shifted into the digital range: lossless by construction
+    // (the physical range maps count 0 to 0 µV and the top count to its µV).
+    let (eeg, eeg_gaps) = on_axis(eeg_samples, |s| s.report.eeg.map(|c| i32::from(c) + dig_min));
     // Contact quality and battery, as they stood at each EEG position.
     let device: Vec<DeviceState> = {
         let mut state = DeviceState::default();
@@ -197,10 +201,6 @@ pub fn write_edf<W: Write + Seek>(
         motion.len().div_ceil(motion_rate)
     };
 
-    let (counts, dig_min) = match mode.resolution {
-        Resolution::Bits16 => (65535.0, -32768),
-        Resolution::Bits14 => (16383.0, -8192),
-    };
     let uv = mode.resolution.microvolts_per_count();
     let prefix = mode.model.cortex_prefix();
     let mut signals: Vec<Signal> = Vec::new();
@@ -294,14 +294,14 @@ pub fn write_edf<W: Write + Seek>(
     }
     let n_eeg = if has_eeg { 14 + 16 } else { 0 };
     let n_mot = if motion_rate > 0 { names.len() } else { 0 };
-    let mut columns: Vec<Vec<f64>> = (0..n_eeg + n_mot).map(|_| Vec::with_capacity(eeg_rate)).collect();
+    let mut columns: Vec<Vec<i32>> = (0..n_eeg + n_mot).map(|_| Vec::with_capacity(eeg_rate)).collect();
     for rec in 0..seconds {
         for c in &mut columns {
             c.clear();
         }
         if has_eeg {
             for i in rec * eeg_rate..(rec + 1) * eeg_rate {
-                let v = eeg.get(i).or(eeg.last()).copied().unwrap_or([0.0; 14]);
+                let v = eeg.get(i).or(eeg.last()).copied().unwrap_or([dig_min; 14]);
                 for (ch, c) in columns.iter_mut().take(14).enumerate() {
                     c.push(v[ch]);
                 }
@@ -310,22 +310,22 @@ pub fn write_edf<W: Write + Seek>(
                 let pos = rec * eeg_rate + k * eeg_rate / CQ_RATE;
                 let d = device.get(pos).or(device.last()).copied().unwrap_or_default();
                 for (ch, c) in columns.iter_mut().skip(14).take(14).enumerate() {
-                    c.push(f64::from(d.levels[ch]));
+                    c.push(i32::from(d.levels[ch]));
                 }
-                columns[28].push(f64::from(d.overall()));
-                columns[29].push(f64::from(d.battery_percent.unwrap_or(0)));
+                columns[28].push(i32::from(d.overall()));
+                columns[29].push(i32::from(d.battery_percent.unwrap_or(0)));
             }
         }
         if motion_rate > 0 {
             for i in rec * motion_rate..(rec + 1) * motion_rate {
-                let v = motion.get(i).or(motion.last()).copied().unwrap_or([0.0; 9]);
+                let v = motion.get(i).or(motion.last()).copied().unwrap_or([0; 9]);
                 for (k, c) in columns.iter_mut().skip(n_eeg).enumerate() {
                     c.push(v[k]);
                 }
             }
         }
-        let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-        w.write_record(&refs)?;
+        let refs: Vec<&[i32]> = columns.iter().map(Vec::as_slice).collect();
+        w.write_record_digital(&refs)?;
         if rec % 64 == 0 {
             progress(((rec + 1) * eeg_rate).min(eeg.len()) as u64);
         }

@@ -22,6 +22,21 @@ use crate::{SessionError, warning};
 pub(super) struct RecordBook {
     pub(super) store: Store,
     root: PathBuf,
+    /// Space held back so that closing a record still works when the disk is full.
+    reserve: PathBuf,
+}
+
+/// Bytes held in the reserve file: room for the metadata updates that close records.
+const RESERVE_BYTES: usize = 1 << 20;
+
+/// Write the reserve file if it is missing (best effort: a full disk just skips it).
+fn ensure_reserve(path: &Path) {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == RESERVE_BYTES as u64) {
+        return;
+    }
+    if std::fs::write(path, vec![0u8; RESERVE_BYTES]).is_err() {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 impl RecordBook {
@@ -37,7 +52,9 @@ impl RecordBook {
                 r.uuid, r.eeg_samples
             );
         }
-        Ok(RecordBook { store, root })
+        let reserve = data_dir.join(".epocd-reserve");
+        ensure_reserve(&reserve);
+        Ok(RecordBook { store, root, reserve })
     }
 
     fn dir(&self, uuid: &str) -> PathBuf {
@@ -139,6 +156,10 @@ pub(super) fn stop_record(
         Err(f) => (failure_note(f), Some(f.clone())),
     };
     let book = st.book.as_ref()?;
+    if matches!(failure, Some(WriterFailure::Storage(_))) {
+        // The disk is probably full: free the reserve so the record can still be closed.
+        let _ = std::fs::remove_file(&book.reserve);
+    }
     let end = unix_now();
     if let Err(e) = book
         .store
@@ -380,6 +401,7 @@ impl Cortex {
             state: RecordState::Recording,
             note: String::new(),
         };
+        ensure_reserve(&book.reserve);
         // The row first: if the writer then fails, recovery closes an empty record cleanly.
         book.store.insert_record(&meta).map_err(internal)?;
         let writer = match RecordWriter::start(link.acquisition.ring().reader(), &book.dir(&uuid)) {
