@@ -8,7 +8,8 @@
 //! store is never corrupted by a torn tail and never returns damaged data.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -70,35 +71,123 @@ pub fn scan(path: &Path) -> Result<Scan, BlockError> {
 /// Call `f` with the sequence number and payload of every intact block of `path`, in order,
 /// without copying payloads. Returns the intact length and the damaged tail's length.
 pub fn visit(path: &Path, mut f: impl FnMut(u64, &[u8])) -> Result<(u64, u64), BlockError> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
-    if bytes.len() < FILE_MAGIC.len() {
-        // A file cut before its magic was complete holds nothing yet.
-        if FILE_MAGIC.starts_with(&bytes) {
-            return Ok((0, bytes.len() as u64));
-        }
-        return Err(BlockError::NotABlockFile(path.to_path_buf()));
+    let mut cursor = BlockCursor::open(path)?;
+    while let Some((seq, payload)) = cursor.next_payload()? {
+        f(seq, &cursor.buffer()[payload]);
     }
-    if &bytes[..8] != FILE_MAGIC {
-        return Err(BlockError::NotABlockFile(path.to_path_buf()));
-    }
-    let mut at = 8;
-    let u32_at = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-    while bytes.len() - at >= BLOCK_OVERHEAD {
-        let len = u32_at(&bytes, at + 4) as usize;
-        if u32_at(&bytes, at) != BLOCK_MAGIC || len > MAX_PAYLOAD || bytes.len() - at < BLOCK_OVERHEAD + len {
-            break;
+    cursor.extent()
+}
+
+/// Reads a block file front to back through a small reusable buffer, so reading a long
+/// record costs neither its size in memory nor a copy per block.
+pub struct BlockCursor {
+    path: PathBuf,
+    file: File,
+    buf: Vec<u8>,
+    /// Unread bytes are `buf[start..end]`; `buf[0]` is at file offset `base`.
+    start: usize,
+    end: usize,
+    base: u64,
+    eof: bool,
+    /// The first incomplete or damaged block was met: nothing after it is returned.
+    stopped: bool,
+}
+
+/// Bytes read from the file at a time.
+const READ_CHUNK: usize = 256 << 10;
+
+impl BlockCursor {
+    /// Open `path` and check its magic (a file cut inside the magic is empty, not foreign).
+    pub fn open(path: &Path) -> Result<BlockCursor, BlockError> {
+        let file = File::open(path).map_err(io(path))?;
+        let mut c = BlockCursor {
+            path: path.to_path_buf(),
+            file,
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+            base: 0,
+            eof: false,
+            stopped: false,
+        };
+        if !c.fill(FILE_MAGIC.len())? {
+            if FILE_MAGIC.starts_with(&c.buf[..c.end]) {
+                c.stopped = true;
+                return Ok(c);
+            }
+            return Err(BlockError::NotABlockFile(path.to_path_buf()));
         }
-        let body = &bytes[at + 8..at + 16 + len];
-        let crc = u32_at(&bytes, at + 16 + len);
-        if crc32fast::hash(body) != crc {
-            break;
+        if &c.buf[..FILE_MAGIC.len()] != FILE_MAGIC {
+            return Err(BlockError::NotABlockFile(path.to_path_buf()));
+        }
+        c.start = FILE_MAGIC.len();
+        Ok(c)
+    }
+
+    /// Make at least `n` unread bytes available; false if the file ends first.
+    fn fill(&mut self, n: usize) -> Result<bool, BlockError> {
+        if self.end - self.start >= n {
+            return Ok(true);
+        }
+        self.buf.copy_within(self.start..self.end, 0);
+        self.base += self.start as u64;
+        self.end -= self.start;
+        self.start = 0;
+        if self.buf.len() < n {
+            self.buf.resize(n.max(READ_CHUNK), 0);
+        }
+        while self.end < n && !self.eof {
+            let got = self
+                .file
+                .read(&mut self.buf[self.end..])
+                .map_err(io(&self.path))?;
+            self.end += got;
+            self.eof = got == 0;
+        }
+        Ok(self.end >= n)
+    }
+
+    /// The next intact block: its sequence number and where its payload lies in
+    /// [`BlockCursor::buffer`] (valid until the next call). `None` at the end of the intact
+    /// part.
+    pub fn next_payload(&mut self) -> Result<Option<(u64, Range<usize>)>, BlockError> {
+        if self.stopped || !self.fill(BLOCK_OVERHEAD)? {
+            self.stopped = true;
+            return Ok(None);
+        }
+        let u32_at = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let (magic, len) = (
+            u32_at(&self.buf, self.start),
+            u32_at(&self.buf, self.start + 4) as usize,
+        );
+        if magic != BLOCK_MAGIC || len > MAX_PAYLOAD || !self.fill(BLOCK_OVERHEAD + len)? {
+            self.stopped = true;
+            return Ok(None);
+        }
+        let at = self.start;
+        let body = &self.buf[at + 8..at + 16 + len];
+        if crc32fast::hash(body) != u32_at(&self.buf, at + 16 + len) {
+            self.stopped = true;
+            return Ok(None);
         }
         let mut seq = [0u8; 8];
         seq.copy_from_slice(&body[..8]);
-        f(u64::from_le_bytes(seq), &body[8..]);
-        at += BLOCK_OVERHEAD + len;
+        self.start += BLOCK_OVERHEAD + len;
+        Ok(Some((u64::from_le_bytes(seq), at + 16..at + 16 + len)))
     }
-    Ok((at as u64, (bytes.len() - at) as u64))
+
+    /// The buffer that [`BlockCursor::next_payload`]'s ranges point into.
+    pub fn buffer(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The intact length read so far (where appending resumes once the end was reached) and
+    /// the bytes after it.
+    pub fn extent(&self) -> Result<(u64, u64), BlockError> {
+        let valid = self.base + self.start as u64;
+        let len = self.file.metadata().map_err(io(&self.path))?.len();
+        Ok((valid, len.saturating_sub(valid)))
+    }
 }
 
 /// Appends blocks to one file.
@@ -211,6 +300,28 @@ mod tests {
         let s = scan(&path).unwrap();
         assert_eq!(s.blocks[37], (37, payload(37)));
         assert_eq!(s.blocks[100], (100, b"more".to_vec()));
+    }
+
+    #[test]
+    fn blocks_larger_than_the_read_buffer_and_many_buffers_of_blocks_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.blk");
+        let (mut w, _) = BlockWriter::open(&path).unwrap();
+        let big: Vec<u8> = (0..READ_CHUNK * 3 + 17).map(|i| (i * 7) as u8).collect();
+        w.append(&payload(1)).unwrap();
+        w.append(&big).unwrap();
+        for i in 0..20_000 {
+            w.append(&payload(i)).unwrap();
+        }
+        w.sync().unwrap();
+        let s = scan(&path).unwrap();
+        assert_eq!(s.blocks.len(), 20_002);
+        assert_eq!(s.blocks[1].1, big);
+        assert_eq!(s.blocks[20_001], (20_001, payload(19_999)));
+        assert_eq!(
+            (s.valid_len, s.damaged_tail),
+            (std::fs::metadata(&path).unwrap().len(), 0)
+        );
     }
 
     #[test]

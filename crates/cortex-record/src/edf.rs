@@ -302,35 +302,21 @@ impl<W: Write + Seek> EdfWriter<W> {
     /// Write one data record of stored integers (already in each signal's digital range;
     /// clamped if not): the lossless path when the values are ADC counts.
     pub fn write_record_digital(&mut self, signals: &[&[i32]]) -> Result<(), EdfError> {
-        let data_signals = self.header.signals.len() - usize::from(self.format.has_annotations());
-        if signals.len() != data_signals {
-            return Err(EdfError::Record(format!(
-                "{} signals given, {data_signals} expected",
-                signals.len()
-            )));
-        }
-        let bps = self.format.bytes_per_sample();
-        self.buf.clear();
-        for (s, values) in self.header.signals.iter().zip(signals) {
-            if values.len() != s.samples_per_record {
-                return Err(EdfError::Record(format!(
-                    "{}: {} samples given, {} expected",
-                    s.label,
-                    values.len(),
-                    s.samples_per_record
-                )));
-            }
-            for v in *values {
-                let d = (*v).clamp(s.digital_min, s.digital_max).to_le_bytes();
-                self.buf.extend_from_slice(&d[..bps]);
-            }
-        }
-        self.finish_record()
+        self.encode(signals, |s, v| v.clamp(s.digital_min, s.digital_max))
     }
 
     /// Write one data record: for each data signal, exactly `samples_per_record` physical
     /// values.
     pub fn write_record(&mut self, signals: &[&[f64]]) -> Result<(), EdfError> {
+        self.encode(signals, |s, v| s.to_digital(v))
+    }
+
+    /// Check a record's shape, pack its values little-endian at the format's width, and write it.
+    fn encode<T: Copy>(
+        &mut self,
+        signals: &[&[T]],
+        digital: impl Fn(&Signal, T) -> i32,
+    ) -> Result<(), EdfError> {
         let data_signals = self.header.signals.len() - usize::from(self.format.has_annotations());
         if signals.len() != data_signals {
             return Err(EdfError::Record(format!(
@@ -349,9 +335,10 @@ impl<W: Write + Seek> EdfWriter<W> {
                     s.samples_per_record
                 )));
             }
-            for v in *values {
-                let d = s.to_digital(*v).to_le_bytes();
-                self.buf.extend_from_slice(&d[..bps]);
+            let at = self.buf.len();
+            self.buf.resize(at + values.len() * bps, 0);
+            for (out, v) in self.buf[at..].chunks_exact_mut(bps).zip(*values) {
+                out.copy_from_slice(&digital(s, *v).to_le_bytes()[..bps]);
             }
         }
         self.finish_record()

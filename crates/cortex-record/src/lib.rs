@@ -7,11 +7,15 @@ pub mod edf;
 mod error;
 pub mod export;
 pub mod recovery;
+pub mod space;
 pub mod store;
 pub mod time;
 pub mod writer;
 
 pub use edf::{Annotation, EdfError, EdfFormat, EdfWriter, Header, Signal};
 pub use error::RecordError;
-pub use export::{CsvVersion, ExportFormat, ExportRequest, Progress, RecordData, StreamTypes, export_record};
+pub use export::{
+    CsvVersion, EdfInput, EdfSummary, ExportFormat, ExportRequest, Progress, RecordData, SampleSource,
+    StreamTypes, TimedMarker, export_record, write_edf,
+};
 pub use store::{Marker, RecordMeta, RecordState, Store, Subject};

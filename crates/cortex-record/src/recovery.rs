@@ -10,6 +10,7 @@ use crate::RecordError;
 use crate::blocks::BlockWriter;
 use crate::export::RecordData;
 use crate::store::{RecordState, Store};
+use crate::writer::{EEG_FILE, MOTION_FILE};
 
 /// What recovery did to one record.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +36,7 @@ pub fn recover_open_records(store: &Store, records_root: &Path) -> Result<Vec<Re
         .filter(|r| r.state == RecordState::Recording)
     {
         let dir = records_root.join(&r.uuid);
-        for name in ["eeg.blk", "mot.blk"] {
+        for name in [EEG_FILE, MOTION_FILE] {
             let path = dir.join(name);
             if path.exists() {
                 // Opening for append cuts a torn tail; the writer is dropped at once.

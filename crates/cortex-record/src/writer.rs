@@ -6,7 +6,7 @@
 //! up to the last complete block is readable. A writer that falls a whole ring lap behind, or
 //! a full disk, stops the record with an error the caller hears about; what was written stays.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -96,8 +96,8 @@ impl RecordWriter {
             path: dir.to_path_buf(),
             source,
         })?;
-        let mut eeg = StreamFile::open(&dir.join("eeg.blk"))?;
-        let mut mot = StreamFile::open(&dir.join("mot.blk"))?;
+        let mut eeg = StreamFile::open(&dir.join(EEG_FILE))?;
+        let mut mot = StreamFile::open(&dir.join(MOTION_FILE))?;
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(WriterStats::default());
         let (stop2, stats2) = (Arc::clone(&stop), Arc::clone(&stats));
@@ -203,24 +203,77 @@ impl Drop for RecordWriter {
 /// each file: what survives a crash.
 pub fn read_samples(dir: &Path) -> Result<(Vec<Sample>, Vec<Sample>), BlockError> {
     let read = |name: &str| -> Result<Vec<Sample>, BlockError> {
-        let path: PathBuf = dir.join(name);
-        if !path.exists() {
+        let Some(cursor) = SampleCursor::open(&dir.join(name))? else {
             return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(cursor.estimated_len());
+        for s in cursor {
+            out.push(s?);
         }
-        let len = std::fs::metadata(&path).map_or(0, |m| m.len() as usize);
-        let mut out = Vec::with_capacity(len / (WORDS * 8));
-        blocks::visit(&path, |_, payload| {
-            for chunk in payload.chunks_exact(WORDS * 8) {
-                let mut words = [0u64; WORDS];
-                for (w, b) in words.iter_mut().zip(chunk.chunks_exact(8)) {
-                    let mut a = [0u8; 8];
-                    a.copy_from_slice(b);
-                    *w = u64::from_le_bytes(a);
-                }
-                out.push(Sample::from_words(&words));
-            }
-        })?;
         Ok(out)
     };
-    Ok((read("eeg.blk")?, read("mot.blk")?))
+    Ok((read(EEG_FILE)?, read(MOTION_FILE)?))
+}
+
+/// The block file of a record's EEG-carrying samples.
+pub const EEG_FILE: &str = "eeg.blk";
+/// The block file of a record's motion samples (16-bit modes).
+pub const MOTION_FILE: &str = "mot.blk";
+
+/// The samples of one block file, one at a time, up to the last intact block: lets exports
+/// stream a record of any length in constant memory.
+pub struct SampleCursor {
+    blocks: blocks::BlockCursor,
+    payload: std::ops::Range<usize>,
+    estimated: usize,
+}
+
+impl SampleCursor {
+    /// Open a stream file; `None` if the record has no such file.
+    pub fn open(path: &Path) -> Result<Option<SampleCursor>, BlockError> {
+        let len = match std::fs::metadata(path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(BlockError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        Ok(Some(SampleCursor {
+            blocks: blocks::BlockCursor::open(path)?,
+            payload: 0..0,
+            estimated: usize::try_from(len).unwrap_or(usize::MAX) / (WORDS * 8),
+        }))
+    }
+
+    /// About how many samples the file holds (from its size), for capacity and progress.
+    pub fn estimated_len(&self) -> usize {
+        self.estimated
+    }
+}
+
+impl Iterator for SampleCursor {
+    type Item = Result<Sample, BlockError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        const BYTES: usize = WORDS * 8;
+        while self.payload.len() < BYTES {
+            match self.blocks.next_payload() {
+                Ok(Some((_, range))) => self.payload = range,
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        let bytes = &self.blocks.buffer()[self.payload.start..self.payload.start + BYTES];
+        let mut words = [0u64; WORDS];
+        for (w, b) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(b);
+            *w = u64::from_le_bytes(a);
+        }
+        self.payload.start += BYTES;
+        Some(Ok(Sample::from_words(&words)))
+    }
 }

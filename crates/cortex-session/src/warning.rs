@@ -8,7 +8,10 @@ pub const SUBSCRIPTIONS_CANCELLED: i64 = 0;
 pub const SESSION_CLOSED: i64 = 1;
 /// Access granted after a pending request.
 pub const ACCESS_GRANTED: i64 = 9;
-/// Disk space critical: sent when a full disk (or another storage failure) stopped a record.
+/// Disk space low (under 1 GB free where records are written) while recording.
+pub const DISK_LOW: i64 = 19;
+/// Disk space critical: under 300 MB free while recording, and when a full disk (or another
+/// storage failure) stopped a record.
 pub const DISK_CRITICAL: i64 = 20;
 /// epocd's own: a record writer fell a whole ring lap behind and the record was stopped
 /// (never expected at real rates; the message says what was kept).

@@ -89,6 +89,16 @@ pub struct Mode {
 }
 
 impl Mode {
+    /// Names of the motion values this mode's reports carry (nine sensors on 16-bit layouts,
+    /// the two gyro axes on 14-bit): one list for every output that labels them.
+    pub const fn motion_names(self) -> &'static [&'static str] {
+        match (self.resolution, self.model) {
+            (Resolution::Bits14, _) => &crate::channel::GYRO14_NAMES,
+            (Resolution::Bits16, Model::EpocX) => &crate::channel::EPOCX_MOTION_NAMES,
+            (Resolution::Bits16, _) => &crate::channel::MOTION_NAMES,
+        }
+    }
+
     /// Original EPOC.
     pub const EPOC: Mode = Mode {
         model: Model::Epoc,

@@ -4,10 +4,7 @@
 
 use std::io::{self, Write};
 
-use epoc_protocol::{
-    DISPLAY_ORDER, EPOCX_MOTION_NAMES, GYRO14_NAMES, MOTION_NAMES, Mode, Model, Report, ReportKind,
-    Resolution,
-};
+use epoc_protocol::{DISPLAY_ORDER, Mode, Report, ReportKind, Resolution};
 
 /// One output row: a report, where it sits, and (when streaming) its timestamp.
 #[derive(Debug, Clone, Copy)]
@@ -20,15 +17,6 @@ pub struct Row<'a> {
     pub lost: u16,
     /// The decoded report.
     pub report: &'a Report,
-}
-
-/// Names of the motion values a mode carries (EPOC: 2 gyro axes in EEG reports).
-pub fn motion_names(mode: Mode) -> &'static [&'static str] {
-    match (mode.resolution, mode.model) {
-        (Resolution::Bits14, _) => &GYRO14_NAMES,
-        (Resolution::Bits16, Model::EpocX) => &EPOCX_MOTION_NAMES,
-        (Resolution::Bits16, _) => &MOTION_NAMES,
-    }
 }
 
 /// Whether this report's motion slots hold values worth printing.
@@ -90,7 +78,7 @@ pub fn write_jsonl(out: &mut impl Write, row: &Row) -> io::Result<()> {
             "gyro"
         };
         write!(out, r#","{key}":{{"#)?;
-        for (i, (name, v)) in motion_names(r.mode).iter().zip(r.motion).enumerate() {
+        for (i, (name, v)) in r.mode.motion_names().iter().zip(r.motion).enumerate() {
             let sep = if i == 0 { "" } else { "," };
             write!(out, r#"{sep}"{name}":{v}"#)?;
         }
@@ -110,7 +98,7 @@ pub fn write_csv_header(out: &mut impl Write, mode: Mode, with_time: bool) -> io
         write!(out, ",{}", ch.name())?;
     }
     out.write_all(b",quality_channel,quality_raw,quality_level,battery_raw,battery_percent")?;
-    for name in motion_names(mode) {
+    for name in mode.motion_names() {
         write!(out, ",{name}")?;
     }
     out.write_all(b"\n")
@@ -149,7 +137,7 @@ pub fn write_csv_row(out: &mut impl Write, row: &Row) -> io::Result<()> {
         }
         None => out.write_all(b",,")?,
     }
-    let n = motion_names(r.mode).len();
+    let n = r.mode.motion_names().len();
     if has_motion(r) {
         for v in &r.motion[..n] {
             write!(out, ",{v}")?;

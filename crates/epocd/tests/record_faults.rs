@@ -153,7 +153,25 @@ async fn a_full_disk_stops_the_record_with_a_warning_and_keeps_what_was_written(
     let mut ws = connect(&d.url).await;
     let token = authorize(&mut ws).await;
     let rid = start_recording(&mut ws, &token, "fills the disk").await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut stash = Vec::new();
+    // 8 MB free is under Cortex's critical level: the app hears it while the record goes on.
+    let early = tokio::time::timeout(Duration::from_secs(5), warning(&mut ws, 20, &mut stash))
+        .await
+        .expect("a disk-critical warning 20 within a few seconds of recording on an 8 MB disk");
+    let early_text = early["warning"]["message"]["behavior"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        early_text.contains("critical") && early_text.contains("MB free"),
+        "{early}"
+    );
+    assert_eq!(early["warning"]["message"]["recordId"], json!(rid), "{early}");
+    assert_eq!(
+        info(&mut ws, &token, &rid).await["endDatetime"],
+        "",
+        "still recording"
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
 
     // Fill what is left of the disk.
     let filler = mnt.join("filler");
@@ -164,12 +182,12 @@ async fn a_full_disk_stops_the_record_with_a_warning_and_keeps_what_was_written(
         while f.write_all(&chunk).is_ok() {}
         let _ = f.sync_all();
     }
-    let mut stash = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     let w = loop {
-        let r = call(&mut ws, json!(9), "getCortexInfo", None).await;
+        // Warnings that arrive before the answer are kept in `stash` for `warning`.
+        let ping = json!({"jsonrpc": "2.0", "id": 9, "method": "getCortexInfo"});
+        let r = raw(&mut ws, ping.to_string(), &mut stash).await;
         assert!(r.get("result").is_some());
-        // Frames that arrived meanwhile are in the socket: read them through `warning`.
         if let Ok(w) =
             tokio::time::timeout(Duration::from_millis(300), warning(&mut ws, 20, &mut stash)).await
         {
@@ -185,7 +203,10 @@ async fn a_full_disk_stops_the_record_with_a_warning_and_keeps_what_was_written(
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    assert!(behavior.contains("disk"), "{behavior}");
+    assert!(
+        behavior.contains("stopped") && behavior.contains("disk"),
+        "{behavior}"
+    );
     let ready = warning(&mut ws, 30, &mut stash).await;
     assert_eq!(ready["warning"]["message"]["recordId"], json!(rid));
     let rec = info(&mut ws, &token, &rid).await;

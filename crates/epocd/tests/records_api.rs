@@ -146,6 +146,8 @@ async fn records_markers_subjects_and_export_through_the_api() {
     .await;
     assert_eq!(r["result"]["subjectName"], "ann", "{r}");
     assert_eq!(r["result"]["experimentsCount"], 0);
+    assert_eq!(r["result"]["countryCode"], "FR", "{r}");
+    assert_eq!(r["result"]["countryName"], "France", "{r}");
     for (params, what) in [
         (json!({"subjectName": "ann"}), "duplicate"),
         (
@@ -153,6 +155,14 @@ async fn records_markers_subjects_and_export_through_the_api() {
             "bad date",
         ),
         (json!({"subjectName": "bob", "sex": "X"}), "bad sex"),
+        (
+            json!({"subjectName": "bob", "countryCode": "XZ"}),
+            "unassigned country code",
+        ),
+        (
+            json!({"subjectName": "bob", "countryCode": "fr"}),
+            "lower-case country code",
+        ),
         (json!({"subjectName": "a".repeat(31)}), "long name"),
         (
             json!({"subjectName": "bob", "attributes": [{"name": "Nope", "value": "x"}]}),

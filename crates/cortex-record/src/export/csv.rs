@@ -12,7 +12,6 @@ use epoc_driver::Sample;
 use epoc_protocol::{DISPLAY_ORDER, DeviceState, Resolution};
 use serde_json::Value;
 
-use super::edf::motion_names;
 use super::{Pending, RecordData, StreamTypes, is_motion};
 use crate::RecordError;
 use crate::store::{Marker, RecordMeta};
@@ -133,7 +132,7 @@ pub(crate) fn write_wide(
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), RecordError> {
     let mode = data.eeg.first().map_or(meta.mode, |s| s.report.mode);
-    let names = motion_names(mode);
+    let names = mode.motion_names();
     let eeg_cols = streams.eeg && matches!(layout, Layout::Wide | Layout::Eeg);
     let mot_cols = streams.motion && matches!(layout, Layout::Wide | Layout::Motion);
     let pow_cols = streams.band_power && matches!(layout, Layout::Wide | Layout::BandPower);

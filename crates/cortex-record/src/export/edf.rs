@@ -6,92 +6,94 @@
 //! the link are filled with the previous value and marked by an annotation in EDF+/BDF+.
 //! Contact quality (`CQ_<sensor>`, 0–4), `CQ_OVERALL` (0–100) and `BATTERY` (%) ride along at
 //! 2 Hz with the EEG.
+//!
+//! Samples are streamed: each 1 s data record is assembled from the sample sources and
+//! written at once, so a record of any length is exported in constant memory, and markers and
+//! gaps become annotations as they are met.
 
 use std::io::{Seek, Write};
+use std::path::Path;
 
 use chrono::{Datelike, Timelike};
 use epoc_driver::Sample;
-use epoc_protocol::{
-    DISPLAY_ORDER, DeviceState, EPOCX_MOTION_NAMES, GYRO14_NAMES, MOTION_NAMES, Mode, Model, Resolution,
-};
+use epoc_protocol::{DISPLAY_ORDER, DeviceState, Mode, Resolution};
 
-use super::{RecordData, is_motion};
+use super::axis::{Fill, Lane, MarkerPlacer, TimedMarker};
+use super::is_motion;
+use super::source::{SampleSource, open_source};
 use crate::RecordError;
 use crate::edf::{Annotation, EdfFormat, EdfWriter, Header, Signal};
 use crate::store::{Marker, RecordMeta};
 use crate::time::local_from_unix;
+use crate::writer::{EEG_FILE, MOTION_FILE, SampleCursor};
 
 /// Rate of the contact-quality and battery signals in EEG files.
 const CQ_RATE: usize = 2;
+/// Motion samples looked at to tell the motion rate (16-bit modes set it per headset).
+const RATE_PROBE: usize = 512;
 
 /// What goes into one EDF-family file.
 pub struct EdfInput<'a> {
-    /// The headset mode (scales, channel names).
+    /// The headset mode (scales, channel names), used when no sample says otherwise.
     pub mode: Mode,
     /// EEG-carrying samples, if the file holds EEG.
-    pub eeg: Option<&'a [Sample]>,
-    /// Motion samples (16-bit motion reports, or 14-bit EEG reports for their gyro).
-    pub motion: Option<&'a [Sample]>,
-    /// Annotations besides the lost-sample ones (onsets in seconds from the first sample).
+    pub eeg: Option<SampleSource<'a>>,
+    /// Samples carrying motion: motion reports (16-bit modes; other kinds are skipped) or EEG
+    /// reports for their gyro (14-bit).
+    pub motion: Option<SampleSource<'a>>,
+    /// Markers, placed on the axis of the file's first stream.
+    pub markers: Vec<TimedMarker>,
+    /// Annotations at fixed onsets (seconds from the first sample).
     pub annotations: Vec<Annotation>,
-    /// Epoch seconds of the file start (the first sample), when the samples have no times.
+    /// Epoch seconds of the file start, when there is no sample to take it from.
     pub start: f64,
     /// Equipment name for the recording field.
     pub equipment: String,
 }
 
-/// Motion value names of a mode.
-pub fn motion_names(mode: Mode) -> &'static [&'static str] {
-    match (mode.resolution, mode.model) {
-        (Resolution::Bits14, _) => &GYRO14_NAMES,
-        (Resolution::Bits16, Model::EpocX) => &EPOCX_MOTION_NAMES,
-        (Resolution::Bits16, _) => &MOTION_NAMES,
-    }
+/// What [`write_edf`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EdfSummary {
+    /// EEG samples read (gap fill not counted).
+    pub eeg_samples: u64,
+    /// Motion samples read.
+    pub motion_samples: u64,
+    /// Data records (seconds) written.
+    pub records: u64,
+    /// Gaps filled on the file's first stream.
+    pub gaps: u64,
 }
 
-/// Stored integers of a sample's motion slots (all nine for 16-bit, the two gyro axes for
-/// 14-bit): the counts themselves.
-fn motion_values(s: &Sample, n: usize) -> [i32; 9] {
-    let mut out = [0; 9];
-    for (o, v) in out.iter_mut().zip(s.report.motion.iter()).take(n) {
-        *o = i32::from(*v);
-    }
-    out
-}
-
-impl<'a> EdfInput<'a> {
-    /// The input for a stored record: markers become annotations on the EEG sample nearest
-    /// their time.
+impl EdfInput<'static> {
+    /// The input for a stored record, streamed from its block files: markers become
+    /// annotations on the EEG sample nearest their time.
     pub fn from_record(
         meta: &RecordMeta,
         markers: &[Marker],
-        data: &'a RecordData,
+        record_dir: &Path,
         eeg: bool,
         motion: bool,
-    ) -> Self {
-        let mode = data.eeg.first().map_or(meta.mode, |s| s.report.mode);
-        let rate = f64::from(mode.eeg_rate.hz());
-        let first_index = data.eeg.first().map_or(0, |s| s.index);
-        let axis = |t: f64| {
-            data.nearest_eeg(t)
-                .map_or(0.0, |i| (data.eeg[i].index - first_index) as f64 / rate)
+    ) -> Result<Self, RecordError> {
+        let eeg_path = record_dir.join(EEG_FILE);
+        let first = match SampleCursor::open(&eeg_path)? {
+            Some(mut c) => c.next().transpose()?,
+            None => None,
         };
-        let annotations = markers
+        let mode = first.map_or(meta.mode, |s| s.report.mode);
+        let motion_path = match mode.resolution {
+            Resolution::Bits14 => eeg_path.clone(),
+            Resolution::Bits16 => record_dir.join(MOTION_FILE),
+        };
+        let markers = markers
             .iter()
             .map(|m| {
-                let onset = axis(m.start_ms / 1000.0);
-                let end = if m.interval {
-                    axis(m.end_ms / 1000.0)
-                } else {
-                    onset
-                };
                 let value = match &m.value {
                     serde_json::Value::String(s) => s.clone(),
                     v => v.to_string(),
                 };
-                Annotation {
-                    onset,
-                    duration: (end - onset).max(0.0),
+                TimedMarker {
+                    start: m.start_ms / 1000.0,
+                    end: m.interval.then_some(m.end_ms / 1000.0),
                     text: if m.label.is_empty() {
                         value
                     } else {
@@ -100,106 +102,122 @@ impl<'a> EdfInput<'a> {
                 }
             })
             .collect();
-        EdfInput {
+        Ok(EdfInput {
             mode,
-            eeg: eeg.then_some(data.eeg.as_slice()),
-            motion: motion.then_some(data.motion_stream()),
-            annotations,
-            start: data.eeg.first().map_or(meta.start, |s| s.time),
+            eeg: if eeg { open_source(&eeg_path)? } else { None },
+            motion: if motion { open_source(&motion_path)? } else { None },
+            markers,
+            annotations: Vec::new(),
+            start: first.map_or(meta.start, |s| s.time),
             equipment: format!("epocd_{}_{}", mode.model.cortex_prefix(), meta.serial),
-        }
+        })
     }
 }
 
-/// Samples on their stream's axis (position = index − first index), gaps filled with the
-/// previous value. Returns the values and the gaps (start position, length).
-fn on_axis<T: Copy>(samples: &[Sample], value: impl Fn(&Sample) -> T) -> (Vec<T>, Vec<(usize, usize)>) {
-    let mut out: Vec<T> = Vec::with_capacity(samples.len());
-    let mut gaps = Vec::new();
-    let first = samples.first().map_or(0, |s| s.index);
-    for s in samples {
-        let pos = usize::try_from(s.index.saturating_sub(first)).unwrap_or(usize::MAX);
-        let v = value(s);
-        if pos > out.len() {
-            // Bound the fill: a corrupt index must not allocate without limit.
-            let missing = (pos - out.len()).min(1 << 24);
-            gaps.push((out.len(), missing));
-            let prev = out.last().copied().unwrap_or(v);
-            out.extend(std::iter::repeat_n(prev, missing));
-        }
-        if pos >= out.len() {
-            out.push(v);
-        }
-    }
-    (out, gaps)
+/// Stored integers of a sample's motion slots (all nine for 16-bit, the two gyro axes for
+/// 14-bit): the counts themselves.
+fn motion_values(s: &Sample) -> [i32; 9] {
+    s.report.motion.map(i32::from)
 }
 
-/// Write one EDF-family file; `progress` gets the EEG samples written so far.
+/// The motion rate of a 16-bit stream, from its first samples (index over time), snapped to
+/// the rates a headset can be set to. Returns the rate and the source with nothing lost.
+fn probe_motion_rate<'a>(src: SampleSource<'a>) -> Result<(usize, SampleSource<'a>), RecordError> {
+    let mut src = src;
+    let mut head = Vec::with_capacity(RATE_PROBE);
+    for s in src.by_ref().take(RATE_PROBE) {
+        head.push(s?);
+    }
+    let per_sec = match (head.first(), head.last()) {
+        (Some(a), Some(b)) if b.time > a.time && b.index > a.index => {
+            (b.index - a.index) as f64 / (b.time - a.time)
+        }
+        _ => 64.0,
+    };
+    let rate = [32usize, 64, 128]
+        .into_iter()
+        .min_by(|x, y| {
+            (*x as f64 - per_sec)
+                .abs()
+                .total_cmp(&(*y as f64 - per_sec).abs())
+        })
+        .unwrap_or(64);
+    if head.is_empty() {
+        return Ok((0, Box::new(std::iter::empty())));
+    }
+    Ok((rate, Box::new(head.into_iter().map(Ok).chain(src))))
+}
+
+/// Write one EDF-family file; `progress` gets the positions of the first stream written so
+/// far.
 pub fn write_edf<W: Write + Seek>(
     out: W,
     format: EdfFormat,
-    input: &EdfInput<'_>,
+    input: EdfInput<'_>,
     progress: &mut dyn FnMut(u64),
-) -> Result<(), RecordError> {
-    let mode = input.mode;
-    let eeg_rate = usize::from(mode.eeg_rate.hz());
-    let names = motion_names(mode);
-    let eeg_samples = input.eeg.unwrap_or(&[]);
+) -> Result<EdfSummary, RecordError> {
+    let EdfInput {
+        mode,
+        eeg,
+        motion,
+        markers,
+        annotations,
+        start,
+        equipment,
+    } = input;
     let (counts, dig_min) = match mode.resolution {
         Resolution::Bits16 => (65535.0, -32768),
         Resolution::Bits14 => (16383.0, -8192),
     };
+    let eeg_rate = usize::from(mode.eeg_rate.hz());
+    let names = mode.motion_names();
+    let bits14 = mode.resolution == Resolution::Bits14;
+
     // Stored integer = ADC count shifted into the digital range: lossless by construction
     // (the physical range maps count 0 to 0 µV and the top count to its µV).
-    let (eeg, eeg_gaps) = on_axis(eeg_samples, |s| s.report.eeg.map(|c| i32::from(c) + dig_min));
-    // Contact quality and battery, as they stood at each EEG position.
-    let device: Vec<DeviceState> = {
-        let mut state = DeviceState::default();
-        let mut out = Vec::with_capacity(eeg.len());
-        let first = eeg_samples.first().map_or(0, |s| s.index);
-        for s in eeg_samples {
-            state.update(&s.report);
-            let pos = (s.index - first) as usize;
-            while out.len() <= pos {
-                out.push(state);
+    let mut eeg = eeg.map(|src| {
+        Lane::new(
+            src,
+            |s: &Sample| s.report.eeg.map(|c| i32::from(c) - 32768),
+            [dig_min; 14],
+        )
+    });
+    if bits14 && let Some(lane) = eeg.as_mut() {
+        lane.value = |s: &Sample| s.report.eeg.map(|c| i32::from(c) - 8192);
+    }
+    let mut has_eeg = false;
+    if let Some(lane) = eeg.as_mut() {
+        has_eeg = lane.has_more()?;
+    }
+    let (motion_rate, mut motion) = match motion {
+        None => (0, None),
+        Some(src) => {
+            let src: SampleSource<'_> =
+                Box::new(src.filter(move |r| r.as_ref().map_or(true, |s| bits14 || is_motion(s))));
+            let (rate, src) = if bits14 {
+                (eeg_rate, src)
+            } else {
+                probe_motion_rate(src)?
+            };
+            let mut lane = Lane::new(src, motion_values, [0; 9]);
+            if lane.has_more()? {
+                (rate, Some(lane))
+            } else {
+                (0, None)
             }
         }
-        out
     };
-    let motion_samples: Vec<Sample> = input
-        .motion
-        .unwrap_or(&[])
-        .iter()
-        .filter(|s| mode.resolution == Resolution::Bits14 || is_motion(s))
-        .copied()
-        .collect();
-    let (motion, motion_gaps) = on_axis(&motion_samples, |s| motion_values(s, names.len()));
-    let motion_rate = match mode.resolution {
-        _ if motion.is_empty() => 0,
-        Resolution::Bits14 => eeg_rate,
-        Resolution::Bits16 => {
-            let span = match (motion_samples.first(), motion_samples.last()) {
-                (Some(a), Some(b)) if b.time > a.time => b.time - a.time,
-                _ => motion.len() as f64 / 64.0,
-            };
-            let per_sec = motion.len().saturating_sub(1) as f64 / span.max(1e-9);
-            [32usize, 64, 128]
-                .into_iter()
-                .min_by_key(|r| (*r as f64 - per_sec).abs() as u64)
-                .unwrap_or(64)
-        }
-    };
-    let has_eeg = !eeg.is_empty();
     if !has_eeg && motion_rate == 0 {
         return Err(RecordError::Invalid(
             "the record holds no samples of the requested streams".into(),
         ));
     }
-    let seconds = if has_eeg {
-        eeg.len().div_ceil(eeg_rate)
-    } else {
-        motion.len().div_ceil(motion_rate)
+    let first_time = match (has_eeg, eeg.as_mut(), motion.as_mut()) {
+        (true, Some(lane), _) => lane.peek()?.map(|s| s.time),
+        (_, _, Some(lane)) => lane.peek()?.map(|s| s.time),
+        _ => None,
     };
+    let start_time = first_time.filter(|t| *t > 0.0).unwrap_or(start);
 
     let uv = mode.resolution.microvolts_per_count();
     let prefix = mode.model.cortex_prefix();
@@ -252,13 +270,13 @@ pub fn write_edf<W: Write + Seek>(
             samples_per_record: motion_rate,
         }));
     }
-    let start = local_from_unix(input.start);
+    let start = local_from_unix(start_time);
     let header = Header {
         patient: "X X X X".into(),
         recording: format!(
             "Startdate {} X X {}",
             start.format("%d-%b-%Y").to_string().to_uppercase(),
-            input.equipment.replace(' ', "_")
+            equipment.replace(' ', "_")
         ),
         start: (
             start.year(),
@@ -273,64 +291,114 @@ pub fn write_edf<W: Write + Seek>(
         signals,
     };
     let mut w = EdfWriter::new(out, format, header)?;
-    for a in &input.annotations {
-        w.annotate(a.clone());
+    for a in annotations {
+        w.annotate(a);
     }
-    for (at, n) in &eeg_gaps {
-        w.annotate(Annotation {
-            onset: *at as f64 / eeg_rate as f64,
-            duration: *n as f64 / eeg_rate as f64,
-            text: format!("epocd: {n} samples lost (filled with the previous value)"),
-        });
-    }
-    if !has_eeg {
-        for (at, n) in &motion_gaps {
-            w.annotate(Annotation {
-                onset: *at as f64 / motion_rate as f64,
-                duration: *n as f64 / motion_rate as f64,
-                text: format!("epocd: {n} motion samples lost (filled with the previous value)"),
-            });
-        }
-    }
-    let n_eeg = if has_eeg { 14 + 16 } else { 0 };
+    let (primary_rate, n_eeg) = if has_eeg {
+        (eeg_rate, 14 + 16)
+    } else {
+        (motion_rate, 0)
+    };
     let n_mot = if motion_rate > 0 { names.len() } else { 0 };
-    let mut columns: Vec<Vec<i32>> = (0..n_eeg + n_mot).map(|_| Vec::with_capacity(eeg_rate)).collect();
-    for rec in 0..seconds {
-        for c in &mut columns {
-            c.clear();
+    let mut columns: Vec<Vec<i32>> = (0..n_eeg)
+        .map(|i| vec![0; if i < 14 { eeg_rate } else { CQ_RATE }])
+        .chain((0..n_mot).map(|_| vec![0; motion_rate]))
+        .collect();
+    let mut placer = MarkerPlacer::new(markers);
+    let mut ready = Vec::new();
+    let mut device = DeviceState::default();
+    let cq_every = (eeg_rate / CQ_RATE).max(1);
+    let lost = |at: usize, n: usize, rate: usize, what: &str| Annotation {
+        onset: at as f64 / rate as f64,
+        duration: n as f64 / rate as f64,
+        text: format!("epocd: {n} {what}lost (filled with the previous value)"),
+    };
+    let mut records = 0u64;
+    loop {
+        let more = match (has_eeg, eeg.as_mut(), motion.as_mut()) {
+            (true, Some(lane), _) => lane.has_more()?,
+            (_, _, Some(lane)) => lane.has_more()?,
+            _ => false,
+        };
+        if !more {
+            break;
         }
-        if has_eeg {
-            for i in rec * eeg_rate..(rec + 1) * eeg_rate {
-                let v = eeg.get(i).or(eeg.last()).copied().unwrap_or([dig_min; 14]);
-                for (ch, c) in columns.iter_mut().take(14).enumerate() {
-                    c.push(v[ch]);
+        let base = records as usize;
+        if has_eeg && let Some(lane) = eeg.as_mut() {
+            for k in 0..eeg_rate {
+                let at = base * eeg_rate + k;
+                match lane.step()? {
+                    Fill::Sample(s) => {
+                        device.update(&s.report);
+                        placer.sample(s.time, at);
+                    }
+                    Fill::GapStart(n) => w.annotate(lost(at, n, eeg_rate, "samples ")),
+                    Fill::Filler => {}
                 }
-            }
-            for k in 0..CQ_RATE {
-                let pos = rec * eeg_rate + k * eeg_rate / CQ_RATE;
-                let d = device.get(pos).or(device.last()).copied().unwrap_or_default();
-                for (ch, c) in columns.iter_mut().skip(14).take(14).enumerate() {
-                    c.push(i32::from(d.levels[ch]));
+                for (c, v) in columns.iter_mut().zip(lane.last) {
+                    c[k] = v;
                 }
-                columns[28].push(i32::from(d.overall()));
-                columns[29].push(i32::from(d.battery_percent.unwrap_or(0)));
+                if k % cq_every == 0 && k / cq_every < CQ_RATE {
+                    let j = k / cq_every;
+                    for (c, level) in columns[14..28].iter_mut().zip(device.levels) {
+                        c[j] = i32::from(level);
+                    }
+                    columns[28][j] = i32::from(device.overall());
+                    columns[29][j] = i32::from(device.battery_percent.unwrap_or(0));
+                }
             }
         }
-        if motion_rate > 0 {
-            for i in rec * motion_rate..(rec + 1) * motion_rate {
-                let v = motion.get(i).or(motion.last()).copied().unwrap_or([0; 9]);
-                for (k, c) in columns.iter_mut().skip(n_eeg).enumerate() {
-                    c.push(v[k]);
+        if let Some(lane) = motion.as_mut() {
+            for k in 0..motion_rate {
+                let at = base * motion_rate + k;
+                match lane.step()? {
+                    Fill::Sample(s) if !has_eeg => placer.sample(s.time, at),
+                    Fill::GapStart(n) if !has_eeg => w.annotate(lost(at, n, motion_rate, "motion samples ")),
+                    _ => {}
+                }
+                for (c, v) in columns[n_eeg..].iter_mut().zip(lane.last) {
+                    c[k] = v;
                 }
             }
+        }
+        let ended = match (has_eeg, eeg.as_mut(), motion.as_mut()) {
+            (true, Some(lane), _) => !lane.has_more()?,
+            (_, _, Some(lane)) => !lane.has_more()?,
+            _ => true,
+        };
+        if ended {
+            placer.finish();
+        }
+        placer.ready(primary_rate, &mut ready);
+        for a in ready.drain(..) {
+            w.annotate(a);
         }
         let refs: Vec<&[i32]> = columns.iter().map(Vec::as_slice).collect();
         w.write_record_digital(&refs)?;
-        if rec % 64 == 0 {
-            progress(((rec + 1) * eeg_rate).min(eeg.len()) as u64);
+        records += 1;
+        if records.is_multiple_of(64) {
+            progress(records * primary_rate as u64);
         }
     }
     w.finish()?;
-    progress(eeg.len() as u64);
-    Ok(())
+    let mut summary = EdfSummary {
+        records,
+        ..EdfSummary::default()
+    };
+    if let Some(lane) = eeg.as_mut() {
+        lane.drain()?;
+        summary.eeg_samples = lane.read;
+        if has_eeg {
+            summary.gaps = lane.gaps;
+        }
+    }
+    if let Some(lane) = motion.as_mut() {
+        lane.drain()?;
+        summary.motion_samples = lane.read;
+        if !has_eeg {
+            summary.gaps = lane.gaps;
+        }
+    }
+    progress(records * primary_rate as u64);
+    Ok(summary)
 }

@@ -5,9 +5,11 @@
 //! temporary name and links it into place only when all files are complete. A bad request or
 //! a failure half-way (disk full) leaves no partial file and never replaces an existing one.
 
+mod axis;
 mod csv;
 mod edf;
 mod naming;
+mod source;
 
 use std::path::{Path, PathBuf};
 
@@ -15,14 +17,16 @@ use epoc_driver::Sample;
 use epoc_protocol::{ReportKind, Resolution};
 use serde_json::{Value, json};
 
-pub use edf::{EdfInput, write_edf};
+pub use axis::TimedMarker;
+pub use edf::{EdfInput, EdfSummary, write_edf};
 pub use naming::file_stem;
+pub use source::SampleSource;
 
 use crate::RecordError;
 use crate::edf::EdfFormat;
 use crate::store::{Marker, RecordMeta};
 use crate::time::iso_from_unix;
-use crate::writer::read_samples;
+use crate::writer::{EEG_FILE, MOTION_FILE, SampleCursor, read_samples};
 
 /// The CSV layouts of cortex-api.md 8.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,7 +278,18 @@ pub fn export_record(
             meta.uuid
         )));
     }
-    let data = RecordData::load(record_dir)?;
+    // CSV lines up streams sample by sample, so it reads the record into memory; EDF streams.
+    let data = match req.format {
+        ExportFormat::Csv(_) => Some(RecordData::load(record_dir)?),
+        ExportFormat::Edf(_) => None,
+    };
+    let mut counts = data.as_ref().map_or((None, None), |d| {
+        (Some(d.eeg.len() as u64), Some(d.motion_stream().len() as u64))
+    });
+    let eeg_estimate = match &data {
+        Some(d) => d.eeg.len() as u64,
+        None => SampleCursor::open(&record_dir.join(EEG_FILE))?.map_or(0, |c| c.estimated_len() as u64),
+    };
     let stem = file_stem(meta);
     let mut files: Vec<(PathBuf, FileKind)> = Vec::new();
     let mut add =
@@ -285,18 +300,18 @@ pub fn export_record(
             if req.streams.band_power {
                 suffix.push_str(".bp");
             }
-            add(&format!("{suffix}.csv"), FileKind::CsvWide);
+            add(&format!("{suffix}.csv"), FileKind::Csv(csv::Layout::Wide));
             add("_intervalMarker.csv", FileKind::IntervalMarkers);
         }
         ExportFormat::Csv(CsvVersion::V1) => {
             if req.streams.eeg {
-                add("_EEG.csv", FileKind::CsvEeg);
+                add("_EEG.csv", FileKind::Csv(csv::Layout::Eeg));
             }
             if req.streams.motion {
-                add("_MOTION.csv", FileKind::CsvMotion);
+                add("_MOTION.csv", FileKind::Csv(csv::Layout::Motion));
             }
             if req.streams.band_power {
-                add("_BP.csv", FileKind::CsvBandPower);
+                add("_BP.csv", FileKind::Csv(csv::Layout::BandPower));
             }
             add("_intervalMarker.csv", FileKind::IntervalMarkers);
         }
@@ -335,7 +350,7 @@ pub fn export_record(
             existing.display()
         )));
     }
-    let total = files.iter().filter(|(_, k)| k.counts()).count() as u64 * data.eeg.len().max(1) as u64;
+    let total = files.iter().filter(|(_, k)| k.counts()).count() as u64 * eeg_estimate.max(1);
     let mut done = 0u64;
     let pending: Vec<Pending> = files.iter().map(|(p, _)| Pending::new(p.clone())).collect();
     let result = (|| {
@@ -346,37 +361,21 @@ pub fn export_record(
                     total,
                 })
             };
+            let csv_data = || {
+                data.as_ref()
+                    .ok_or_else(|| RecordError::Invalid("CSV export without the record's samples".into()))
+            };
             match kind {
-                FileKind::CsvWide => {
-                    csv::write_wide(p, meta, markers, &data, req.streams, csv::Layout::Wide, &mut step)?
+                FileKind::Csv(layout) => {
+                    csv::write_wide(p, meta, markers, csv_data()?, req.streams, *layout, &mut step)?
                 }
-                FileKind::CsvEeg => {
-                    csv::write_wide(p, meta, markers, &data, req.streams, csv::Layout::Eeg, &mut step)?
-                }
-                FileKind::CsvMotion => csv::write_wide(
-                    p,
-                    meta,
-                    markers,
-                    &data,
-                    req.streams,
-                    csv::Layout::Motion,
-                    &mut step,
-                )?,
-                FileKind::CsvBandPower => csv::write_wide(
-                    p,
-                    meta,
-                    markers,
-                    &data,
-                    req.streams,
-                    csv::Layout::BandPower,
-                    &mut step,
-                )?,
-                FileKind::IntervalMarkers => csv::write_interval_markers(p, meta, markers, &data)?,
+                FileKind::IntervalMarkers => csv::write_interval_markers(p, meta, markers, csv_data()?)?,
                 FileKind::Json => {
                     let mut record = record_json(meta);
                     record["markers"] = Value::from(markers.iter().map(marker_json).collect::<Vec<_>>());
-                    record["eegSamples"] = Value::from(data.eeg.len());
-                    record["motionSamples"] = Value::from(data.motion_stream().len());
+                    let (eeg, motion) = sample_counts(record_dir, meta, counts)?;
+                    record["eegSamples"] = Value::from(eeg);
+                    record["motionSamples"] = Value::from(motion);
                     let text = serde_json::to_string_pretty(&record)
                         .map_err(|e| RecordError::Invalid(format!("cannot encode the record: {e}")))?;
                     std::fs::write(p.path(), text).map_err(RecordError::io(p.path()))?;
@@ -385,13 +384,19 @@ pub fn export_record(
                     let ExportFormat::Edf(format) = req.format else {
                         continue;
                     };
-                    let input = EdfInput::from_record(meta, markers, &data, *eeg, *motion);
+                    let input = EdfInput::from_record(meta, markers, record_dir, *eeg, *motion)?;
                     let file = p.create()?;
-                    write_edf(std::io::BufWriter::new(file), format, &input, &mut step)?;
+                    let summary = write_edf(std::io::BufWriter::new(file), format, input, &mut step)?;
+                    if *eeg {
+                        counts.0 = Some(summary.eeg_samples);
+                    }
+                    if *motion {
+                        counts.1 = Some(summary.motion_samples);
+                    }
                 }
             }
             if kind.counts() {
-                done += data.eeg.len().max(1) as u64;
+                done += eeg_estimate.max(1);
             }
         }
         // Everything is complete: link into place (fails rather than replaces).
@@ -417,12 +422,38 @@ pub fn export_record(
     result
 }
 
+/// Samples in the record's EEG and motion streams, counted from the files where an export
+/// did not already count them.
+fn sample_counts(
+    record_dir: &Path,
+    meta: &RecordMeta,
+    known: (Option<u64>, Option<u64>),
+) -> Result<(u64, u64), RecordError> {
+    let count = |name: &str, motion_only: bool| -> Result<u64, RecordError> {
+        let mut n = 0;
+        if let Some(cursor) = SampleCursor::open(&record_dir.join(name))? {
+            for s in cursor {
+                let s = s?;
+                n += u64::from(!motion_only || is_motion(&s));
+            }
+        }
+        Ok(n)
+    };
+    let eeg = match known.0 {
+        Some(n) => n,
+        None => count(EEG_FILE, false)?,
+    };
+    let motion = match (known.1, meta.mode.resolution) {
+        (Some(n), _) => n,
+        (None, Resolution::Bits14) => eeg,
+        (None, Resolution::Bits16) => count(MOTION_FILE, true)?,
+    };
+    Ok((eeg, motion))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FileKind {
-    CsvWide,
-    CsvEeg,
-    CsvMotion,
-    CsvBandPower,
+    Csv(csv::Layout),
     IntervalMarkers,
     Json,
     Edf { eeg: bool, motion: bool },

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use cortex_record::export::{marker_json, record_json};
 use cortex_record::recovery::recover_open_records;
+use cortex_record::space::{DiskLevel, free_bytes};
 use cortex_record::writer::{RecordWriter, WriterFailure};
 use cortex_record::{
     CsvVersion, EdfFormat, ExportFormat, ExportRequest, Marker, RecordError, RecordMeta, RecordState, Store,
@@ -66,6 +67,8 @@ impl RecordBook {
 pub(super) struct ActiveRecord {
     uuid: String,
     writer: RecordWriter,
+    /// The worst disk level the app was last warned about (reset when space comes back).
+    disk_warned: DiskLevel,
 }
 
 fn internal(e: RecordError) -> SessionError {
@@ -198,13 +201,58 @@ fn failure_note(f: &WriterFailure) -> String {
     }
 }
 
+/// Warn recording apps when free space where records go falls under Cortex's low (19) or
+/// critical (20) level, once per level, before a full disk has to stop their records.
+fn warn_disk_space(st: &mut State) {
+    if !st.sessions.iter().any(|s| s.recording.is_some()) {
+        return;
+    }
+    let Some(root) = st.book.as_ref().map(|b| b.root.clone()) else {
+        return;
+    };
+    let Ok(free) = free_bytes(&root) else { return };
+    let level = DiskLevel::of(free);
+    let State {
+        sessions, clients, ..
+    } = st;
+    for s in sessions.iter_mut() {
+        let Some(active) = s.recording.as_mut() else {
+            continue;
+        };
+        if level > active.disk_warned {
+            let code = match level {
+                DiskLevel::Critical => warning::DISK_CRITICAL,
+                _ => warning::DISK_LOW,
+            };
+            if let Some(outbox) = clients.get(&s.client) {
+                outbox.push(warning::frame(
+                    code,
+                    json!({
+                        "recordId": active.uuid,
+                        "behavior": format!(
+                            "disk space {}: {} MB free under {}; the record stops when the disk is full (what was written stays exportable)",
+                            if level == DiskLevel::Critical { "critical" } else { "low" },
+                            free / 1_000_000,
+                            root.display()
+                        ),
+                    }),
+                ));
+            }
+        }
+        active.disk_warned = level;
+    }
+}
+
 /// Every few hundred milliseconds: stop records whose writer stopped by itself (a full disk)
-/// and tell their apps.
+/// and tell their apps; every second, check free disk space for them.
 pub(super) fn watch_loop(cortex: Weak<Cortex>) {
-    loop {
+    for tick in 0u64.. {
         std::thread::sleep(Duration::from_millis(200));
         let Some(c) = cortex.upgrade() else { return };
         let mut st = lock(&c.state);
+        if tick % 5 == 0 {
+            warn_disk_space(&mut st);
+        }
         let failed: Vec<(usize, ClientId)> = st
             .sessions
             .iter()
@@ -416,7 +464,11 @@ impl Cortex {
         let record = record_json(&meta);
         let s = Self::own_session(&mut st, &app, session)?;
         s.record_ids.push(uuid.clone());
-        s.recording = Some(ActiveRecord { uuid, writer });
+        s.recording = Some(ActiveRecord {
+            uuid,
+            writer,
+            disk_warned: DiskLevel::Fine,
+        });
         Ok(json!({"record": record, "sessionId": session}))
     }
 

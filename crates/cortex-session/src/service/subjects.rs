@@ -71,7 +71,7 @@ fn validate(p: &SubjectParams) -> Result<(), SessionError> {
         return bad(format!("sex {s:?} must be \"M\", \"F\" or \"U\""));
     }
     if let Some(c) = &p.country_code
-        && !(c.is_empty() || (c.len() == 2 && c.chars().all(|x| x.is_ascii_uppercase())))
+        && !(c.is_empty() || country_name(c).is_some())
     {
         return bad(format!(
             "countryCode {c:?} must be an ISO 3166 alpha-2 code such as \"FR\""
@@ -107,7 +107,7 @@ fn subject_json(store: &Store, s: &Subject) -> Result<Value, SessionError> {
         "dateOfBirth": s.date_of_birth,
         "sex": s.sex,
         "countryCode": s.country_code,
-        "countryName": "",
+        "countryName": country_name(&s.country_code).unwrap_or_default(),
         "state": s.state,
         "city": s.city,
         "attributes": s.attributes,
@@ -254,4 +254,9 @@ impl Cortex {
                 .collect(),
         ))
     }
+}
+
+/// The English ISO 3166-1 name of an alpha-2 code (`None` for a code that is not assigned).
+fn country_name(code: &str) -> Option<&'static str> {
+    isocountry::CountryCode::for_alpha2(code).ok().map(|c| c.name())
 }
