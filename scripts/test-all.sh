@@ -37,6 +37,9 @@ RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p sample-ring --
 step "benchmarks compile (run them with: cargo bench)"
 cargo bench --workspace --locked --no-run
 
+step "packaging: udev rule (udevadm), systemd units (systemd-analyze verify), the .deb (cargo-deb, dpkg-deb), install and remove"
+bash scripts/test-packaging.sh 2>&1 | tee -a "$log"
+
 # One closing line for the whole run, summed over every test binary above.
 passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')

@@ -75,19 +75,27 @@ impl Server {
             tokio::select! {
                 _ = &mut shutdown => return,
                 accepted = self.listener.accept() => {
-                    let Ok((tcp, _peer)) = accepted else { continue };
+                    let (tcp, peer) = match accepted {
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::warn!("accepting a connection failed: {e}");
+                            continue;
+                        }
+                    };
                     let cortex = Arc::clone(&self.cortex);
                     let options = self.options.clone();
                     let acceptor = acceptor.clone();
                     tokio::spawn(async move {
                         let _ = tcp.set_nodelay(true);
                         match acceptor {
-                            Some(acc) => {
-                                if let Ok(tls) = acc.accept(tcp).await {
-                                    serve(cortex, tls, &options).await;
-                                }
-                            }
-                            None => serve::<TcpStream>(cortex, tcp, &options).await,
+                            Some(acc) => match acc.accept(tcp).await {
+                                Ok(tls) => serve(cortex, tls, &options, peer).await,
+                                // Typically a client that does not trust epocd's CA yet.
+                                Err(e) => tracing::info!(
+                                    "TLS handshake with {peer} failed: {e} (does the client trust the CA of `epocd cert`?)"
+                                ),
+                            },
+                            None => serve::<TcpStream>(cortex, tcp, &options, peer).await,
                         }
                     });
                 }
@@ -155,7 +163,7 @@ fn handle_text(cortex: &Arc<Cortex>, client: ClientId, text: &str) -> Vec<String
     }
 }
 
-async fn serve<S>(cortex: Arc<Cortex>, stream: S, options: &ServerOptions)
+async fn serve<S>(cortex: Arc<Cortex>, stream: S, options: &ServerOptions, peer: SocketAddr)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -165,6 +173,7 @@ where
     let check_origin = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
         match req.headers().get("origin").map(|o| o.to_str().unwrap_or("?")) {
             Some(origin) if !origin_allowed(origin, &allowed) => {
+                tracing::warn!("refused a connection from origin {origin} (allow it with allowed_origins)");
                 let body = format!(
                     "origin {origin} refused: epocd serves apps on this machine only (web pages from other sites \
                      must not drive it); allow it with --allow-origin"
@@ -179,9 +188,12 @@ where
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES));
-    let Ok(ws) = tokio_tungstenite::accept_hdr_async_with_config(stream, check_origin, Some(config)).await
-    else {
-        return;
+    let ws = match tokio_tungstenite::accept_hdr_async_with_config(stream, check_origin, Some(config)).await {
+        Ok(ws) => ws,
+        Err(e) => {
+            tracing::debug!("WebSocket handshake with {peer} failed: {e}");
+            return;
+        }
     };
     let (mut sink, mut incoming) = ws.split();
     let (frames_tx, mut frames_rx) = mpsc::channel::<String>(options.queue_frames.max(16));
@@ -191,6 +203,7 @@ where
         close: close_tx,
     });
     let client = cortex.register_client(outbox);
+    tracing::debug!("client {peer} connected");
 
     let writer = tokio::spawn(async move {
         loop {
@@ -256,6 +269,7 @@ where
         }
     }
     cortex.unregister_client(client);
+    tracing::debug!("client {peer} disconnected");
     drop(frames_tx);
     let _ = writer.await;
 }

@@ -333,6 +333,10 @@ impl Worker {
         for i in dropped.into_iter().rev() {
             let sub = self.subs.remove(i);
             self.live.dropped_clients.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                "session {}: the client did not keep up with its data and was disconnected",
+                sub.sid
+            );
             sub.outbox.close(warning::client_too_slow(&sub.sid));
             // Every session of that connection is gone with it.
             self.subs.retain(|other| !Arc::ptr_eq(&other.outbox, &sub.outbox));

@@ -506,6 +506,7 @@ impl Worker {
     /// Announce a disconnect and try to get the device back until it returns, ends, or we
     /// are told to stop. `Ok` means it is back (detection runs again: its mode may differ).
     fn outage(&mut self, reason: String) -> Result<(), Exit> {
+        tracing::warn!("link lost: {reason}; reconnecting");
         self.set_state(LinkState::Disconnected);
         self.emit(EventKind::Disconnected { reason });
         let mut backoff = Duration::from_millis(100);
@@ -515,11 +516,13 @@ impl Worker {
             }
             match self.source.reconnect() {
                 Ok(()) => {
+                    tracing::info!("link back after an outage");
                     self.emit(EventKind::Reconnected);
                     return Ok(());
                 }
                 Err(DriverError::Ended) => return Err(Exit::Ended(Some("device gone".into()))),
-                Err(_) => {
+                Err(e) => {
+                    tracing::debug!("reconnect failed ({e}); retrying in {} ms", backoff.as_millis());
                     // Sleep in short steps so a stop request is still noticed quickly.
                     let until = Instant::now() + backoff;
                     while Instant::now() < until && !self.stopping() {

@@ -8,6 +8,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "epocd", version, about, long_about = None)]
 pub struct Cli {
+    /// Configuration file (default: ~/.config/epocd/epocd.toml, else /etc/epocd/epocd.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log level (overrides the config's log_level; default info).
+    #[arg(long, global = true, value_enum, value_name = "LEVEL")]
+    pub log_level: Option<crate::config::LogLevel>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -135,36 +141,40 @@ pub struct ConvertArgs {
     pub file: PathBuf,
 }
 
-/// Arguments of `epocd serve`.
+/// Arguments of `epocd serve`. Each flag overrides the same option of the config file.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on (loopback only by default).
-    #[arg(long, default_value = "127.0.0.1:6868")]
-    pub listen: std::net::SocketAddr,
-    /// Where tokens, grants and the TLS files live (default: the XDG data dir).
+    /// Address to listen on [config: listen; default 127.0.0.1:6868, loopback only].
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Where records, tokens, grants and the TLS files live [config: data_dir; default: the
+    /// XDG data dir].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Serve plain ws:// instead of wss:// (development only).
+    /// Serve plain ws:// instead of wss:// (development only) [config: tls = false].
     #[arg(long)]
     pub no_tls: bool,
-    /// Add this many virtual headsets.
-    #[arg(long = "virtual", value_name = "N", default_value_t = 0)]
-    pub virtual_headsets: u32,
-    /// Add a headset that plays this capture in a loop (repeatable; pair each with --serial).
+    /// Add this many virtual headsets [config: virtual_headsets].
+    #[arg(long = "virtual", value_name = "N")]
+    pub virtual_headsets: Option<u32>,
+    /// Add a headset that plays this capture in a loop (repeatable; pair each with --serial)
+    /// [config: [[replay]]; flags replace the config's list].
     #[arg(long, value_name = "FILE")]
     pub replay: Vec<PathBuf>,
     /// Dongle serial of each --replay capture, in the same order.
     #[arg(long, value_name = "SERIAL")]
     pub serial: Vec<String>,
-    /// Also allow this web origin (e.g. https://lab.example); repeatable.
+    /// Also allow this web origin (e.g. https://lab.example); repeatable [config:
+    /// allowed_origins; flags replace the config's list].
     #[arg(long)]
     pub allow_origin: Vec<String>,
-    /// Do not watch USB for dongles.
+    /// Do not watch USB for dongles [config: hotplug = false].
     #[arg(long)]
     pub no_hotplug: bool,
-    /// Seconds a controlDevice refresh scans Bluetooth (0: no Bluetooth).
-    #[arg(long, default_value_t = 3.0)]
-    pub ble_scan: f64,
+    /// Seconds a controlDevice refresh scans Bluetooth, 0 for no Bluetooth [config:
+    /// ble_scan_seconds; default 3].
+    #[arg(long)]
+    pub ble_scan: Option<f64>,
 }
 
 /// Arguments of `epocd cert`.

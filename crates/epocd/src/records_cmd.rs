@@ -8,11 +8,12 @@ use cortex_record::{CsvVersion, EdfFormat, ExportFormat, ExportRequest, RecordMe
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{CsvVersionArg, ExportArgs, ExportFormatArg, RecordsArgs, StreamArg};
+use crate::config::Config;
 use crate::error::CliError;
 use crate::serve_cmd::data_dir;
 
-fn open_store(flag: Option<&PathBuf>) -> Result<(Store, PathBuf), CliError> {
-    let dir = data_dir(flag)?;
+fn open_store(flag: Option<&PathBuf>, config: &Config) -> Result<(Store, PathBuf), CliError> {
+    let dir = data_dir(flag, config)?;
     let db = dir.join("epocd.sqlite");
     if !db.exists() {
         return Err(CliError::Usage(format!(
@@ -34,8 +35,8 @@ fn duration(r: &RecordMeta) -> String {
 }
 
 /// Run `epocd records`.
-pub fn list(args: &RecordsArgs) -> Result<(), CliError> {
-    let (store, dir) = open_store(args.data_dir.as_ref())?;
+pub fn list(args: &RecordsArgs, config: &Config) -> Result<(), CliError> {
+    let (store, dir) = open_store(args.data_dir.as_ref(), config)?;
     let records = store.records()?;
     if args.json {
         for r in &records {
@@ -81,8 +82,8 @@ fn find(store: &Store, id: &str) -> Result<RecordMeta, CliError> {
 }
 
 /// Run `epocd export`.
-pub fn export(args: &ExportArgs) -> Result<(), CliError> {
-    let (store, dir) = open_store(args.data_dir.as_ref())?;
+pub fn export(args: &ExportArgs, config: &Config) -> Result<(), CliError> {
+    let (store, dir) = open_store(args.data_dir.as_ref(), config)?;
     let record = find(&store, &args.record)?;
     if record.end.is_none() {
         return Err(CliError::Usage(format!(

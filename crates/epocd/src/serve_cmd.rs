@@ -11,11 +11,13 @@ use cortex_session::{Cortex, HeadsetSpec, ServiceConfig};
 use epoc_protocol::serial_in_file_name;
 
 use crate::cli::{CertArgs, ServeArgs};
+use crate::config::{Config, ReplayEntry};
 use crate::error::CliError;
 
-/// The data dir: `--data-dir`, else `$XDG_DATA_HOME/epocd` (~/.local/share/epocd).
-pub fn data_dir(flag: Option<&PathBuf>) -> Result<PathBuf, CliError> {
-    if let Some(d) = flag {
+/// The data dir: `--data-dir`, else the config's `data_dir`, else `$XDG_DATA_HOME/epocd`
+/// (~/.local/share/epocd).
+pub fn data_dir(flag: Option<&PathBuf>, config: &Config) -> Result<PathBuf, CliError> {
+    if let Some(d) = flag.or(config.data_dir.as_ref()) {
         return Ok(d.clone());
     }
     directories::ProjectDirs::from("org", "epocd", "epocd")
@@ -23,55 +25,112 @@ pub fn data_dir(flag: Option<&PathBuf>) -> Result<PathBuf, CliError> {
         .ok_or_else(|| CliError::Usage("cannot find a home directory: pass --data-dir".into()))
 }
 
-/// Run `epocd serve` until SIGINT or SIGTERM.
-pub fn run(args: &ServeArgs) -> Result<(), CliError> {
-    let dir = data_dir(args.data_dir.as_ref())?;
-    std::fs::create_dir_all(&dir).map_err(CliError::io(format!("cannot create {}", dir.display())))?;
-    let tls = if args.no_tls {
-        None
+/// Tell systemd (Type=notify) how the service is doing; a no-op outside systemd.
+fn notify(state: &[sd_notify::NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(false, state) {
+        tracing::warn!("cannot notify systemd: {e}");
+    }
+}
+
+/// What to serve: the flags over the config file.
+struct Settings {
+    listen: std::net::SocketAddr,
+    tls: bool,
+    virtual_headsets: u32,
+    replay: Vec<ReplayEntry>,
+    allowed_origins: Vec<String>,
+    hotplug: bool,
+    ble_scan: f64,
+}
+
+fn settings(args: &ServeArgs, config: &Config) -> Result<Settings, CliError> {
+    let replay = if args.replay.is_empty() {
+        if !args.serial.is_empty() {
+            return Err(CliError::Usage("--serial goes with --replay".into()));
+        }
+        config.replay.clone()
     } else {
+        if args.serial.len() > args.replay.len() {
+            return Err(CliError::Usage("more --serial than --replay".into()));
+        }
+        let mut out = Vec::new();
+        for (i, file) in args.replay.iter().enumerate() {
+            let from_name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(serial_in_file_name);
+            let serial = args
+                .serial
+                .get(i)
+                .map(String::as_str)
+                .or(from_name)
+                .ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "--replay {} needs a --serial (the dongle that recorded it)",
+                        file.display()
+                    ))
+                })?;
+            out.push(ReplayEntry {
+                file: file.clone(),
+                serial: serial.to_owned(),
+            });
+        }
+        out
+    };
+    Ok(Settings {
+        listen: args.listen.unwrap_or(config.listen),
+        tls: config.tls && !args.no_tls,
+        virtual_headsets: args.virtual_headsets.unwrap_or(config.virtual_headsets),
+        replay,
+        allowed_origins: if args.allow_origin.is_empty() {
+            config.allowed_origins.clone()
+        } else {
+            args.allow_origin.clone()
+        },
+        hotplug: config.hotplug && !args.no_hotplug,
+        ble_scan: args.ble_scan.unwrap_or(config.ble_scan_seconds).clamp(0.0, 60.0),
+    })
+}
+
+/// Run `epocd serve` until SIGINT or SIGTERM.
+pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Path>) -> Result<(), CliError> {
+    let set = settings(args, config)?;
+    let dir = data_dir(args.data_dir.as_ref(), config)?;
+    std::fs::create_dir_all(&dir).map_err(CliError::io(format!("cannot create {}", dir.display())))?;
+    tracing::info!(
+        "epocd {} starting: data dir {}, config {}",
+        env!("CARGO_PKG_VERSION"),
+        dir.display(),
+        config_file.map_or_else(|| "none (defaults)".to_owned(), |p| p.display().to_string())
+    );
+    let tls = if set.tls {
         let paths = TlsPaths::in_dir(&dir);
         if tls::ensure(&paths)? {
-            eprintln!(
-                "epocd: created a local CA: {} (see `epocd cert`)",
+            tracing::info!(
+                "created a local CA: {} (see `epocd cert`)",
                 paths.ca_cert.display()
             );
         }
         Some(tls::server_config(&paths)?)
+    } else {
+        tracing::warn!("serving plain ws:// (tls off): for development only");
+        None
     };
-    if args.serial.len() > args.replay.len() {
-        return Err(CliError::Usage("more --serial than --replay".into()));
-    }
     let cortex = Cortex::start(ServiceConfig {
         data_dir: Some(dir),
-        hotplug: !args.no_hotplug,
-        ble_scan: Duration::from_secs_f64(args.ble_scan.clamp(0.0, 60.0)),
+        hotplug: set.hotplug,
+        ble_scan: Duration::from_secs_f64(set.ble_scan),
     })?;
-    for n in 1..=args.virtual_headsets {
+    for n in 1..=set.virtual_headsets {
         let id = cortex.add_headset(HeadsetSpec::Virtual(n))?;
-        eprintln!("epocd: virtual headset {id}");
+        tracing::info!("virtual headset {id}");
     }
-    for (i, path) in args.replay.iter().enumerate() {
-        let from_name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(serial_in_file_name);
-        let serial = args
-            .serial
-            .get(i)
-            .map(String::as_str)
-            .or(from_name)
-            .ok_or_else(|| {
-                CliError::Usage(format!(
-                    "--replay {} needs a --serial (the dongle that recorded it)",
-                    path.display()
-                ))
-            })?;
+    for r in &set.replay {
         let id = cortex.add_headset(HeadsetSpec::Replay {
-            path: path.clone(),
-            serial: serial.to_owned(),
+            path: r.file.clone(),
+            serial: r.serial.clone(),
         })?;
-        eprintln!("epocd: replay headset {id} ({})", path.display());
+        tracing::info!("replay headset {id} ({})", r.file.display());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -82,24 +141,32 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         let server = Server::bind(
             cortex.clone(),
             ServerOptions {
-                listen: args.listen,
+                listen: set.listen,
                 tls,
-                allowed_origins: args.allow_origin.clone(),
+                allowed_origins: set.allowed_origins.clone(),
                 queue_frames: 4096,
             },
         )
         .await?;
+        let url = server.url()?;
         // One line with the URL, once connections are accepted: scripts wait for it.
-        println!("epocd: listening on {}", server.url()?);
+        println!("epocd: listening on {url}");
         let _ = std::io::stdout().flush();
+        tracing::info!("listening on {url}");
+        notify(&[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status(&format!("listening on {url}")),
+        ]);
         server.run(shutdown_signal()).await;
         Ok::<(), CliError>(())
     });
-    eprintln!(
-        "epocd: shutting down: closing {} session(s)",
+    notify(&[sd_notify::NotifyState::Stopping]);
+    tracing::info!(
+        "shutting down: closing {} session(s) and their records",
         cortex.open_sessions()
     );
     cortex.shutdown();
+    tracing::info!("stopped");
     result
 }
 
@@ -119,8 +186,8 @@ async fn shutdown_signal() {
 }
 
 /// Run `epocd cert`.
-pub fn cert(args: &CertArgs) -> Result<(), CliError> {
-    let dir = data_dir(args.data_dir.as_ref())?;
+pub fn cert(args: &CertArgs, config: &Config) -> Result<(), CliError> {
+    let dir = data_dir(args.data_dir.as_ref(), config)?;
     let paths = TlsPaths::in_dir(&dir);
     if tls::ensure(&paths)? {
         eprintln!("epocd: created a local CA");

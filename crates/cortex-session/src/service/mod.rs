@@ -762,6 +762,11 @@ fn close_session(st: &mut State, id: &str, reason: Option<&str>) -> Option<Value
     if let Some(active) = s.recording.take() {
         records::stop_record(st, active, s.client, "");
     }
+    tracing::info!(
+        "session {} closed{}",
+        s.id,
+        reason.map_or_else(String::new, |r| format!(": {r}"))
+    );
     s.status = SessionStatus::Closed;
     s.stopped = iso_now();
     s.streams.clear();
@@ -807,12 +812,19 @@ fn event_loop(cortex: Weak<Cortex>, rx: Receiver<HeadsetEvent>) {
                 }
                 let id = h.id.clone();
                 drop(st);
+                tracing::info!(
+                    "headset {id} connected ({} {}-bit, {} Hz)",
+                    mode.model.cortex_prefix(),
+                    mode.resolution.bits(),
+                    mode.eeg_rate.hz()
+                );
                 c.broadcast(&warning::frame(
                     warning::HEADSET_CONNECTED,
                     json!({"headsetId": id, "behavior": "Headset is connected."}),
                 ));
             }
             EventKind::Disconnected { reason } => {
+                tracing::warn!("headset {id} disconnected: {reason}");
                 close_headset_sessions(&mut st, &id, &format!("The headset disconnected: {reason}"));
                 drop(st);
                 c.broadcast(&warning::frame(
@@ -821,6 +833,7 @@ fn event_loop(cortex: Weak<Cortex>, rx: Receiver<HeadsetEvent>) {
                 ));
             }
             EventKind::DetectionFailed { reason } => {
+                tracing::warn!("headset {id}: {reason}");
                 drop(st);
                 c.broadcast(&warning::frame(101, json!({"headsetId": id, "behavior": reason})));
             }
@@ -870,13 +883,22 @@ fn hotplug_loop(cortex: Weak<Cortex>, rx: Receiver<HotplugEvent>) {
     while let Ok(ev) = rx.recv() {
         let Some(c) = cortex.upgrade() else { return };
         match ev {
-            HotplugEvent::Added(d) => {
-                if let (Some(serial), None) = (d.serial, d.problem) {
-                    let _ = c.add_headset(HeadsetSpec::Dongle { serial });
+            HotplugEvent::Added(d) => match (d.serial, d.problem) {
+                (Some(serial), None) => {
+                    tracing::info!("dongle {serial} plugged in");
+                    if let Err(e) = c.add_headset(HeadsetSpec::Dongle { serial }) {
+                        tracing::warn!("cannot use the dongle: {e}");
+                    }
                 }
-            }
+                (serial, Some(problem)) => tracing::warn!(
+                    "dongle {} plugged in but unusable: {problem}",
+                    serial.unwrap_or_default()
+                ),
+                (None, None) => tracing::warn!("a dongle without a serial number was plugged in"),
+            },
             HotplugEvent::Removed(d) => {
                 let Some(serial) = d.serial else { continue };
+                tracing::info!("dongle {serial} unplugged");
                 let mut st = lock(&c.state);
                 let ids: Vec<String> = st
                     .headsets

@@ -48,9 +48,10 @@ impl RecordBook {
         std::fs::create_dir_all(&root)
             .map_err(|e| SessionError::Internal(format!("cannot create {}: {e}", root.display())))?;
         for r in recover_open_records(&store, &root).map_err(internal)? {
-            eprintln!(
-                "epocd: record {} was left open by an unexpected stop; closed at its last durable sample ({} EEG samples kept)",
-                r.uuid, r.eeg_samples
+            tracing::warn!(
+                "record {} was left open by an unexpected stop; closed at its last durable sample ({} EEG samples kept)",
+                r.uuid,
+                r.eeg_samples
             );
         }
         let reserve = data_dir.join(".epocd-reserve");
@@ -168,7 +169,11 @@ pub(super) fn stop_record(
         .store
         .finish_record(&active.uuid, end, RecordState::Stopped, &note)
     {
-        eprintln!("epocd: cannot close record {}: {e}", active.uuid);
+        tracing::error!("cannot close record {}: {e}", active.uuid);
+    }
+    match &failure {
+        None => tracing::info!("record {} stopped", active.uuid),
+        Some(_) => tracing::error!("record {} {note}", active.uuid),
     }
     let record = book.store.record(&active.uuid).ok().flatten();
     if let Some(outbox) = st.clients.get(&client) {
@@ -220,6 +225,12 @@ fn warn_disk_space(st: &mut State) {
             continue;
         };
         if level > active.disk_warned {
+            tracing::warn!(
+                "disk space {level:?} under {}: {} MB free while recording {}",
+                root.display(),
+                free / 1_000_000,
+                active.uuid
+            );
             let code = match level {
                 DiskLevel::Critical => warning::DISK_CRITICAL,
                 _ => warning::DISK_LOW,
@@ -463,6 +474,7 @@ impl Cortex {
         };
         let record = record_json(&meta);
         let s = Self::own_session(&mut st, &app, session)?;
+        tracing::info!("record {uuid} started (session {session}, app {app})");
         s.record_ids.push(uuid.clone());
         s.recording = Some(ActiveRecord {
             uuid,

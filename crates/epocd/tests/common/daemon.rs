@@ -29,7 +29,14 @@ impl Daemon {
     }
 
     /// A daemon with exactly these headset/TLS arguments (no virtual headset unless asked).
+    /// Without a `--config` among them it reads none (`/dev/null`), so a developer's own
+    /// `~/.config/epocd/epocd.toml` cannot change what a test sees.
     pub fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Daemon {
+        let config: &[&str] = if extra.contains(&"--config") {
+            &[]
+        } else {
+            &["--config", "/dev/null"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_epocd"))
             .args([
                 "serve",
@@ -41,6 +48,7 @@ impl Daemon {
             ])
             .arg("--data-dir")
             .arg(data_dir)
+            .args(config)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

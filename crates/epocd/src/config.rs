@@ -1,0 +1,240 @@
+//! The configuration file (`epocd.toml`): what a service needs set once rather than on every
+//! command line. Flags override it; an unknown key or a bad value is an error that names the
+//! key and the file, so a typo never silently falls back to a default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::CliError;
+
+/// The system-wide file, used when the user has none (and named by the system unit).
+pub const SYSTEM_CONFIG: &str = "/etc/epocd/epocd.toml";
+
+/// A capture served as a headset.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayEntry {
+    /// The capture file.
+    pub file: PathBuf,
+    /// The dongle serial that recorded it.
+    pub serial: String,
+}
+
+/// Log verbosity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Failures only.
+    Error,
+    /// Failures and what needs attention.
+    Warn,
+    /// Start-up, headsets, sessions and records (the default).
+    Info,
+    /// Each connection and request.
+    Debug,
+    /// Everything.
+    Trace,
+}
+
+/// Every option of `epocd.toml`, with its default (see `packaging/epocd.toml`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the Cortex API listens on.
+    pub listen: SocketAddr,
+    /// Where records, tokens and TLS files live (default: the XDG data dir).
+    pub data_dir: Option<PathBuf>,
+    /// wss:// (true) or plain ws://.
+    pub tls: bool,
+    /// Web origins allowed besides this machine's own.
+    pub allowed_origins: Vec<String>,
+    /// Virtual headsets to add.
+    pub virtual_headsets: u32,
+    /// Captures to serve as looping headsets.
+    pub replay: Vec<ReplayEntry>,
+    /// Watch USB for dongles.
+    pub hotplug: bool,
+    /// Seconds a refresh scans Bluetooth (0: no Bluetooth).
+    pub ble_scan_seconds: f64,
+    /// Log verbosity.
+    pub log_level: LogLevel,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 6868)),
+            data_dir: None,
+            tls: true,
+            allowed_origins: Vec::new(),
+            virtual_headsets: 0,
+            replay: Vec::new(),
+            hotplug: true,
+            ble_scan_seconds: 3.0,
+            log_level: LogLevel::Info,
+        }
+    }
+}
+
+/// The per-user file: `$XDG_CONFIG_HOME/epocd/epocd.toml`.
+pub fn user_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("org", "epocd", "epocd").map(|p| p.config_dir().join("epocd.toml"))
+}
+
+impl Config {
+    /// Parse a file's text; errors name the file and, through the TOML error, the key.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, CliError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            CliError::Usage(format!(
+                "config file {}: {}",
+                path.display(),
+                e.to_string().trim_end()
+            ))
+        })?;
+        let bad = |key: &str, why: &str| {
+            Err(CliError::Usage(format!(
+                "config file {}: key `{key}`: {why}",
+                path.display()
+            )))
+        };
+        if !(0.0..=60.0).contains(&config.ble_scan_seconds) {
+            return bad("ble_scan_seconds", "must be between 0 and 60");
+        }
+        if let Some(d) = &config.data_dir
+            && !d.is_absolute()
+        {
+            return bad("data_dir", "must be an absolute path");
+        }
+        for o in &config.allowed_origins {
+            if !(o.starts_with("http://") || o.starts_with("https://")) {
+                return bad(
+                    "allowed_origins",
+                    &format!("{o:?} is not an origin such as \"https://lab.example\""),
+                );
+            }
+        }
+        Ok(config)
+    }
+
+    /// The configuration in force: `explicit` (which must exist), else the user's file, else
+    /// the system file, else the defaults. Returns it with the file it came from.
+    pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>), CliError> {
+        let candidates: Vec<PathBuf> = match explicit {
+            Some(p) => vec![p.to_path_buf()],
+            None => user_config_path()
+                .into_iter()
+                .chain([PathBuf::from(SYSTEM_CONFIG)])
+                .collect(),
+        };
+        for path in candidates {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => return Ok((Config::parse(&text, &path)?, Some(path))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => continue,
+                Err(e) => {
+                    return Err(CliError::Io {
+                        context: format!("cannot read config file {}", path.display()),
+                        source: e,
+                    });
+                }
+            }
+        }
+        Ok((Config::default(), None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("/etc/epocd/epocd.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_shipped_file_documents_every_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/epocd.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(Config::parse(&text, &path).unwrap(), Config::default());
+        // Uncommenting every option gives the defaults again (plus the example data dir and
+        // capture), so the comments show the real defaults and every key is spelled right.
+        let uncommented: String = text
+            .lines()
+            .map(|l| match l.strip_prefix('#') {
+                Some(rest) if (rest.contains(" = ") || rest.starts_with("[[")) && !rest.starts_with(' ') => {
+                    rest
+                }
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let expected = Config {
+            data_dir: Some(PathBuf::from("/var/lib/epocd")),
+            replay: vec![ReplayEntry {
+                file: PathBuf::from("/path/to/capture.dump"),
+                serial: "UD20160103001874".into(),
+            }],
+            ..Config::default()
+        };
+        assert_eq!(Config::parse(&uncommented, &path).unwrap(), expected);
+        let keys = uncommented
+            .lines()
+            .filter(|l| l.contains(" = ") && !l.starts_with('#'))
+            .count();
+        assert_eq!(
+            keys,
+            8 + 2,
+            "every option (and the replay table's two keys) appears"
+        );
+    }
+
+    #[test]
+    fn values_are_read() {
+        let c = parse(
+            "listen = \"127.0.0.1:7000\"\ntls = false\nvirtual_headsets = 2\nlog_level = \"debug\"\n\
+             [[replay]]\nfile = \"/tmp/a.dump\"\nserial = \"SN1\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 7000);
+        assert!(!c.tls);
+        assert_eq!(c.virtual_headsets, 2);
+        assert_eq!(c.log_level, LogLevel::Debug);
+        assert_eq!(c.replay[0].serial, "SN1");
+    }
+
+    #[test]
+    fn an_unknown_key_or_a_bad_value_names_the_key_and_the_file() {
+        for (text, key) in [
+            ("lisen = \"127.0.0.1:1\"\n", "lisen"),
+            ("virtual_headsets = \"two\"\n", "virtual_headsets"),
+            ("virtual_headsets = -1\n", "virtual_headsets"),
+            ("listen = \"localhost\"\n", "listen"),
+            ("log_level = \"loud\"\n", "log_level"),
+            ("tls = 1\n", "tls"),
+            ("ble_scan_seconds = 600.0\n", "ble_scan_seconds"),
+            ("data_dir = \"relative/dir\"\n", "data_dir"),
+            ("allowed_origins = [\"lab.example\"]\n", "allowed_origins"),
+            ("[[replay]]\nfile = \"/a\"\n", "serial"),
+            ("[[replay]]\nfile = \"/a\"\nserial = \"S\"\nspeed = 2\n", "speed"),
+            ("tls = true\ntls = false\n", "tls"),
+            ("listen = \n", "listen"),
+        ] {
+            let e = parse(text).expect_err(text);
+            assert!(e.contains("/etc/epocd/epocd.toml"), "{text:?}: {e}");
+            assert!(e.contains(key), "{text:?} should name {key}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_explicit_file_must_exist_and_a_missing_default_is_fine() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.toml");
+        let e = Config::load(Some(&missing)).unwrap_err().to_string();
+        assert!(e.contains("nope.toml"), "{e}");
+        let file = dir.path().join("epocd.toml");
+        std::fs::write(&file, "virtual_headsets = 3\n").unwrap();
+        let (c, from) = Config::load(Some(&file)).unwrap();
+        assert_eq!((c.virtual_headsets, from), (3, Some(file)));
+    }
+}
