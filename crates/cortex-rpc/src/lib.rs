@@ -2,6 +2,7 @@
 //! checks, method dispatch to `cortex-session`, the Cortex error-code table, TLS with a
 //! locally generated CA, and the server with per-client bounded queues.
 
+mod batching;
 pub mod codes;
 mod dispatch;
 pub mod envelope;

@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::batching::{Load, MEASURE_EVERY};
 use crate::dispatch::dispatch;
 use crate::{RpcError, codes, envelope};
 
@@ -38,6 +39,7 @@ pub struct Server {
     listener: TcpListener,
     cortex: Arc<Cortex>,
     options: ServerOptions,
+    load: Arc<Load>,
 }
 
 impl Server {
@@ -53,6 +55,7 @@ impl Server {
             listener,
             cortex,
             options,
+            load: Arc::new(Load::new()),
         })
     }
 
@@ -70,10 +73,14 @@ impl Server {
     /// Accept connections until `shutdown` resolves.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let acceptor = self.options.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+        let measuring = tokio::spawn(measure_load(Arc::clone(&self.load)));
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
-                _ = &mut shutdown => return,
+                _ = &mut shutdown => {
+                    measuring.abort();
+                    return;
+                }
                 accepted = self.listener.accept() => {
                     let (tcp, peer) = match accepted {
                         Ok(c) => c,
@@ -85,22 +92,43 @@ impl Server {
                     let cortex = Arc::clone(&self.cortex);
                     let options = self.options.clone();
                     let acceptor = acceptor.clone();
+                    let load = Arc::clone(&self.load);
                     tokio::spawn(async move {
                         let _ = tcp.set_nodelay(true);
                         match acceptor {
                             Some(acc) => match acc.accept(tcp).await {
-                                Ok(tls) => serve(cortex, tls, &options, peer).await,
+                                Ok(tls) => serve(cortex, tls, &options, peer, load).await,
                                 // Typically a client that does not trust epocd's CA yet.
                                 Err(e) => tracing::info!(
                                     "TLS handshake with {peer} failed: {e} (does the client trust the CA of `epocd cert`?)"
                                 ),
                             },
-                            None => serve::<TcpStream>(cortex, tcp, &options, peer).await,
+                            None => serve::<TcpStream>(cortex, tcp, &options, peer, load).await,
                         }
                     });
                 }
             }
         }
+    }
+}
+
+/// Measure the frames written per second and switch write batching on and off.
+async fn measure_load(load: Arc<Load>) {
+    let mut last = (tokio::time::Instant::now(), load.total());
+    loop {
+        tokio::time::sleep(MEASURE_EVERY).await;
+        let now = (tokio::time::Instant::now(), load.total());
+        let secs = now.0.duration_since(last.0).as_secs_f64().max(1e-3);
+        let rate = (now.1 - last.1) as f64 / secs;
+        match load.measured(rate) {
+            Some(true) => tracing::info!(
+                "{rate:.0} frames/s to clients: writing in batches every {} ms",
+                crate::batching::TICK.as_millis()
+            ),
+            Some(false) => tracing::info!("{rate:.0} frames/s to clients: writing each frame at once again"),
+            None => {}
+        }
+        last = now;
     }
 }
 
@@ -163,7 +191,7 @@ fn handle_text(cortex: &Arc<Cortex>, client: ClientId, text: &str) -> Vec<String
     }
 }
 
-async fn serve<S>(cortex: Arc<Cortex>, stream: S, options: &ServerOptions, peer: SocketAddr)
+async fn serve<S>(cortex: Arc<Cortex>, stream: S, options: &ServerOptions, peer: SocketAddr, load: Arc<Load>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -205,9 +233,13 @@ where
     let client = cortex.register_client(outbox);
     tracing::debug!("client {peer} connected");
 
+    // Replies to requests have their own queue so they are written at once even while data
+    // frames wait for a batching tick.
+    let (replies_tx, mut replies_rx) = mpsc::channel::<String>(64);
     let writer = tokio::spawn(async move {
+        let mut pending: Option<String> = None;
         loop {
-            tokio::select! {
+            let mut first = tokio::select! {
                 biased;
                 last = close_rx.recv() => {
                     if let Some(last) = last {
@@ -215,20 +247,44 @@ where
                     }
                     break;
                 }
+                reply = replies_rx.recv() => match reply {
+                    Some(r) => r,
+                    None => break,
+                },
                 frame = frames_rx.recv() => {
                     let Some(f) = frame else { break };
-                    // Queue whatever else is ready, then one flush: one write for a burst.
-                    let mut ok = sink.feed(Message::Text(f.into())).await.is_ok();
-                    let mut batch = 1;
-                    while ok && batch < 256 {
-                        let Ok(f) = frames_rx.try_recv() else { break };
-                        ok = sink.feed(Message::Text(f.into())).await.is_ok();
-                        batch += 1;
+                    if load.batching() {
+                        // Hold data frames until the shared tick; a reply cuts the wait short.
+                        let tick = load.next_tick(tokio::time::Instant::now());
+                        tokio::select! {
+                            biased;
+                            reply = replies_rx.recv() => pending = reply,
+                            () = tokio::time::sleep_until(tick) => {}
+                        }
                     }
-                    if !ok || sink.flush().await.is_err() {
-                        break;
-                    }
+                    f
                 }
+            };
+            // Queue whatever else is ready, then one flush: one write for a burst.
+            let mut ok = true;
+            let mut written = 0u64;
+            loop {
+                ok = ok && sink.feed(Message::Text(first.into())).await.is_ok();
+                written += 1;
+                if !ok || written >= 4096 {
+                    break;
+                }
+                first = match pending.take().or_else(|| replies_rx.try_recv().ok()) {
+                    Some(r) => r,
+                    None => match frames_rx.try_recv() {
+                        Ok(f) => f,
+                        Err(_) => break,
+                    },
+                };
+            }
+            load.count(written);
+            if !ok || sink.flush().await.is_err() {
+                break;
             }
         }
         let _ = sink.close().await;
@@ -259,7 +315,7 @@ where
         };
         let mut gone = false;
         for f in frames {
-            if frames_tx.send(f).await.is_err() {
+            if replies_tx.send(f).await.is_err() {
                 gone = true;
                 break;
             }
