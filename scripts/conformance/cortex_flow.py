@@ -4,6 +4,7 @@ with the same library (websocket-client), over wss with epocd's generated CA.
 Usage: python cortex_flow.py PATH/TO/epocd
 Prints one line per check and a closing 'N passed, N failed' line; exits 1 on any failure.
 """
+import contextlib
 import json
 import os
 import ssl
@@ -53,14 +54,28 @@ class Client:
         return None
 
 
-def main():
-    binary = sys.argv[1]
-    data = tempfile.mkdtemp(prefix="epocd-conformance-")
+@contextlib.contextmanager
+def serve(binary, prefix):
+    """`epocd serve` with one virtual headset on a free loopback port, over wss, with its own
+    data dir and no config file. Yields (process, its URL line, data dir); SIGTERM at the end."""
+    data = tempfile.mkdtemp(prefix=prefix)
     proc = subprocess.Popen(
-        [binary, "serve", "--virtual", "1", "--listen", "127.0.0.1:0", "--data-dir", data, "--no-hotplug", "--ble-scan", "0"],
+        [binary, "serve", "--virtual", "1", "--listen", "127.0.0.1:0", "--data-dir", data, "--no-hotplug",
+         "--ble-scan", "0", "--config", "/dev/null"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        line = proc.stdout.readline().strip()
+        yield proc, proc.stdout.readline().strip(), data
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main():
+    binary = sys.argv[1]
+    with serve(binary, "epocd-conformance-") as (proc, line, data):
         check("serve prints its URL", line.startswith("epocd: listening on wss://127.0.0.1:"), line)
         port = line.rsplit(":", 1)[1]
         c = Client(f"wss://localhost:{port}", os.path.join(data, "tls", "epocd-ca.pem"))
@@ -136,12 +151,6 @@ def main():
         r = c.call(5, "updateSession", {"cortexToken": token, "session": sid, "status": "close"})
         check("updateSession close", r.get("result", {}).get("status") == "closed", r)
         c.ws.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     check("serve exits cleanly on SIGTERM", proc.returncode == 0, proc.returncode)
     print(f"conformance: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
     sys.exit(1 if CHECKS["failed"] else 0)

@@ -10,7 +10,6 @@ import csv
 import glob
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,7 +18,7 @@ import mne
 import numpy as np
 import pyedflib
 
-from cortex_flow import Client, check, CHECKS
+from cortex_flow import Client, check, CHECKS, serve
 
 DISPLAY = ["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4", "F8", "AF4"]
 HEADER_KEYS = ["title", "start timestamp", "stop timestamp", "headset type", "headset serial",
@@ -74,12 +73,8 @@ def read_csv(folder):
 
 def main():
     binary = sys.argv[1]
-    data = tempfile.mkdtemp(prefix="epocd-records-")
-    proc = subprocess.Popen(
-        [binary, "serve", "--virtual", "1", "--listen", "127.0.0.1:0", "--data-dir", data, "--no-hotplug", "--ble-scan", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        port = proc.stdout.readline().strip().rsplit(":", 1)[1]
+    with serve(binary, "epocd-records-") as (_proc, line, data):
+        port = line.rsplit(":", 1)[1]
         c = Client(f"wss://localhost:{port}", os.path.join(data, "tls", "epocd-ca.pem"))
         cid = {"clientId": "com.example.records", "clientSecret": "secret"}
         c.call(1, "requestAccess", cid)
@@ -163,12 +158,6 @@ def main():
             raw = mne.io.read_raw_edf(eeg_file[0], preload=True, verbose="ERROR")
             check("EDF MNE: opens the EEG file", raw.ch_names[:14] == DISPLAY, raw.ch_names[:3])
         c.ws.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     print(f"record conformance: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
     sys.exit(1 if CHECKS["failed"] else 0)
 

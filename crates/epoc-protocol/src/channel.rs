@@ -77,6 +77,16 @@ pub const PACKET_ORDER: [Channel; EEG_CHANNELS] = [
     Channel::F4,
 ];
 
+/// Where the `display`-th channel of [`DISPLAY_ORDER`] stands in [`PACKET_ORDER`]: what the
+/// const layout tables of both packet layouts are built from.
+pub(crate) const fn packet_index(display: usize) -> usize {
+    let mut p = 0;
+    while PACKET_ORDER[p] as u8 != DISPLAY_ORDER[display] as u8 {
+        p += 1;
+    }
+    p
+}
+
 /// Names of the nine motion values of an EPOC+ motion packet, in packet order.
 pub const MOTION_NAMES: [&str; 9] = [
     "GYROX", "GYROY", "GYROZ", "ACCX", "ACCY", "ACCZ", "MAGX", "MAGY", "MAGZ",

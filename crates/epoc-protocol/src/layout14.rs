@@ -2,7 +2,7 @@
 //! (epoc-protocol.md 3.1).
 
 use crate::ProtocolError;
-use crate::channel::{DISPLAY_ORDER, EEG_CHANNELS, PACKET_ORDER};
+use crate::channel::{EEG_CHANNELS, packet_index};
 use crate::cipher::REPORT_LEN;
 use crate::mode::Mode;
 use crate::report::{Report, ReportKind};
@@ -18,10 +18,7 @@ const fn eeg_start_bits() -> [usize; EEG_CHANNELS] {
     let mut out = [0; EEG_CHANNELS];
     let mut d = 0;
     while d < EEG_CHANNELS {
-        let mut p = 0;
-        while PACKET_ORDER[p] as u8 != DISPLAY_ORDER[d] as u8 {
-            p += 1;
-        }
+        let p = packet_index(d);
         let field = if p < 7 { p } else { p + 2 };
         out[d] = 8 + 14 * field;
         d += 1;

@@ -2,7 +2,7 @@
 //! (epoc-protocol.md 3.2).
 
 use crate::ProtocolError;
-use crate::channel::{DISPLAY_ORDER, EEG_CHANNELS, PACKET_ORDER};
+use crate::channel::{EEG_CHANNELS, packet_index};
 use crate::cipher::REPORT_LEN;
 use crate::mode::Mode;
 use crate::report::{Report, ReportKind};
@@ -21,10 +21,7 @@ const fn eeg_offsets() -> [usize; EEG_CHANNELS] {
     let mut out = [0; EEG_CHANNELS];
     let mut d = 0;
     while d < EEG_CHANNELS {
-        let mut p = 0;
-        while PACKET_ORDER[p] as u8 != DISPLAY_ORDER[d] as u8 {
-            p += 1;
-        }
+        let p = packet_index(d);
         let word = if p < 7 { p } else { p + 1 };
         out[d] = 2 + 2 * word;
         d += 1;

@@ -310,48 +310,30 @@ async fn each_bad_input_gets_its_error_code() {
         code(&raw(&mut ws, r#"{"id":1,"method":42}"#.into(), &mut o).await),
         -32600
     );
-    assert_eq!(code(&call(&mut ws, json!(1), "noSuchMethod", None).await), -32601);
-    assert_eq!(
-        code(&call(&mut ws, json!(1), "authorize", Some(json!({"clientSecret": "s"}))).await),
-        -32602
-    );
-    assert_eq!(
-        code(
-            &call(
-                &mut ws,
-                json!(1),
-                "authorize",
-                Some(json!({"clientId": 5, "clientSecret": "s"}))
-            )
-            .await
+    for (method, params, want) in [
+        ("noSuchMethod", None, -32601),
+        ("authorize", Some(json!({"clientSecret": "s"})), -32602),
+        (
+            "authorize",
+            Some(json!({"clientId": 5, "clientSecret": "s"})),
+            -32602,
         ),
-        -32602
-    );
-    assert_eq!(
-        code(
-            &call(
-                &mut ws,
-                json!(1),
-                "authorize",
-                Some(json!({"clientId": "", "clientSecret": "s"}))
-            )
-            .await
+        (
+            "authorize",
+            Some(json!({"clientId": "", "clientSecret": "s"})),
+            -32021,
         ),
-        -32021
-    );
-    assert_eq!(
-        code(
-            &call(
-                &mut ws,
-                json!(1),
-                "authorize",
-                Some(json!({"clientId": "never.asked", "clientSecret": "s"}))
-            )
-            .await
+        // No token before requestAccess.
+        (
+            "authorize",
+            Some(json!({"clientId": "never.asked", "clientSecret": "s"})),
+            -32102,
         ),
-        -32102,
-        "no token before requestAccess"
-    );
+        ("querySessions", Some(json!({"cortexToken": "forged"})), -32014),
+        ("querySessions", None, -32602),
+    ] {
+        expect_code(&mut ws, method, params, want).await;
+    }
     let r = raw(
         &mut ws,
         r#"{"id":1,"method":"getCortexInfo","params":[1]}"#.into(),
@@ -359,22 +341,6 @@ async fn each_bad_input_gets_its_error_code() {
     )
     .await;
     assert_eq!(code(&r), -32602);
-    assert_eq!(
-        code(
-            &call(
-                &mut ws,
-                json!(1),
-                "querySessions",
-                Some(json!({"cortexToken": "forged"}))
-            )
-            .await
-        ),
-        -32014
-    );
-    assert_eq!(
-        code(&call(&mut ws, json!(1), "querySessions", None).await),
-        -32602
-    );
     let token = authorize(&mut ws).await;
     let id = headset(&mut ws).await;
     let p = |extra: Value| {
@@ -384,102 +350,42 @@ async fn each_bad_input_gets_its_error_code() {
             .extend(extra.as_object().unwrap().clone());
         Some(v)
     };
-    assert_eq!(
-        code(
-            &call(
-                &mut ws,
-                json!(1),
-                "createSession",
-                p(json!({"headset": "EPOCX-DEADBEEF", "status": "active"}))
-            )
-            .await
+    for (method, params, want) in [
+        (
+            "createSession",
+            p(json!({"headset": "EPOCX-DEADBEEF", "status": "active"})),
+            -32004,
         ),
-        -32004
-    );
-    assert_eq!(
-        code(
-            &call(
-                &mut ws,
-                json!(1),
-                "createSession",
-                p(json!({"headset": id, "status": "sleepy"}))
-            )
-            .await
+        (
+            "createSession",
+            p(json!({"headset": id, "status": "sleepy"})),
+            -32013,
         ),
-        -32013
-    );
-    assert_eq!(
-        code(
-            &call(
-                &mut ws,
-                json!(1),
-                "subscribe",
-                p(json!({"session": "nope", "streams": ["eeg"]}))
-            )
-            .await
+        (
+            "subscribe",
+            p(json!({"session": "nope", "streams": ["eeg"]})),
+            -32007,
         ),
-        -32007
-    );
-    assert_eq!(
-        code(
-            &call(
-                &mut ws,
-                json!(1),
-                "subscribe",
-                p(json!({"session": "nope", "streams": []}))
-            )
-            .await
+        ("subscribe", p(json!({"session": "nope", "streams": []})), -32602),
+        (
+            "subscribe",
+            p(json!({"session": "nope", "streams": "eeg"})),
+            -32602,
         ),
-        -32602
-    );
-    assert_eq!(
-        code(
-            &call(
-                &mut ws,
-                json!(1),
-                "subscribe",
-                p(json!({"session": "nope", "streams": "eeg"}))
-            )
-            .await
+        ("controlDevice", Some(json!({"command": "explode"})), -32013),
+        (
+            "controlDevice",
+            Some(json!({"command": "connect", "headset": "INSIGHT-1"})),
+            -32004,
         ),
-        -32602
-    );
-    assert_eq!(
-        code(
-            &call(
-                &mut ws,
-                json!(1),
-                "controlDevice",
-                Some(json!({"command": "explode"}))
-            )
-            .await
+        (
+            "syncWithHeadsetClock",
+            Some(json!({"headset": id, "systemTime": "x", "monotonicTime": 1})),
+            -32602,
         ),
-        -32013
-    );
-    assert_eq!(
-        code(
-            &call(
-                &mut ws,
-                json!(1),
-                "controlDevice",
-                Some(json!({"command": "connect", "headset": "INSIGHT-1"}))
-            )
-            .await
-        ),
-        -32004
-    );
-    assert_eq!(
-        code(
-            &call(
-                &mut ws,
-                json!(1),
-                "syncWithHeadsetClock",
-                Some(json!({"headset": id, "systemTime": "x", "monotonicTime": 1}))
-            )
-            .await
-        ),
-        -32602
-    );
+    ] {
+        expect_code(&mut ws, method, params, want).await;
+    }
     // An open (not activated) session cannot have eeg, but can have the others.
     let r = call(
         &mut ws,
@@ -505,18 +411,13 @@ async fn each_bad_input_gets_its_error_code() {
             .contains("activated")
     );
     assert_eq!(r["result"]["success"][0]["streamName"], "dev");
-    assert_eq!(
-        code(
-            &call(
-                &mut ws,
-                json!(1),
-                "updateSession",
-                p(json!({"session": sid, "status": "pause"}))
-            )
-            .await
-        ),
-        -32013
-    );
+    expect_code(
+        &mut ws,
+        "updateSession",
+        p(json!({"session": sid, "status": "pause"})),
+        -32013,
+    )
+    .await;
     let r = call(
         &mut ws,
         json!(1),

@@ -7,73 +7,20 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use common::daemon::*;
-use serde_json::{Value, json};
+use common::records::*;
+use serde_json::json;
 
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-async fn start_recording(ws: &mut Ws, token: &str, title: &str) -> String {
-    let headset = headset(ws).await;
-    let r = call(
-        ws,
-        json!(1),
-        "createSession",
-        Some(json!({"cortexToken": token, "headset": headset, "status": "active"})),
-    )
-    .await;
-    let sid = r["result"]["id"].as_str().expect("session").to_owned();
-    let r = call(
-        ws,
-        json!(2),
-        "createRecord",
-        Some(json!({"cortexToken": token, "session": sid, "title": title})),
-    )
-    .await;
-    r["result"]["record"]["uuid"].as_str().expect("record").to_owned()
-}
-
-/// Export `rid` as CSV V2 (EEG) into `folder`; the Timestamp column.
+/// Export `rid` as CSV V2 into `folder`; the Timestamp column.
 async fn exported_times(ws: &mut Ws, token: &str, rid: &str, folder: &Path) -> Vec<f64> {
-    std::fs::create_dir_all(folder).unwrap();
-    let r = call(
-        ws,
-        json!(3),
-        "exportRecord",
-        Some(
-            json!({"cortexToken": token, "recordIds": [rid], "folder": folder, "streamTypes": ["EEG"],
-                    "format": "CSV", "version": "V2"}),
-        ),
-    )
-    .await;
-    assert_eq!(r["result"]["success"][0]["recordId"], json!(rid), "{r}");
-    let path = std::fs::read_dir(folder)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().ends_with(".md.csv"))
-        .expect("the CSV");
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .skip(2)
-        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+    let csv = read_csv(&export_csv(ws, token, rid, folder).await);
+    let t = csv.col("Timestamp");
+    csv.rows
+        .iter()
+        .map(|r| r[t].parse().expect("a timestamp"))
         .collect()
-}
-
-async fn info(ws: &mut Ws, token: &str, rid: &str) -> Value {
-    let r = call(
-        ws,
-        json!(4),
-        "getRecordInfos",
-        Some(json!({"cortexToken": token, "recordIds": [rid]})),
-    )
-    .await;
-    r["result"][0].clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,15 +34,15 @@ async fn kill_9_during_a_record_20_times_loses_at_most_a_second_each_time() {
         let token = authorize(&mut ws).await;
         if let Some((prev, _, _)) = killed.last() {
             // The restart closed the previous record before accepting connections.
-            let rec = info(&mut ws, &token, prev).await;
+            let rec = record_info(&mut ws, &token, prev).await;
             assert_eq!(rec["state"], "recovered", "after kill {i}: {rec}");
             assert_ne!(rec["endDatetime"], "");
         }
         let rid = start_recording(&mut ws, &token, &format!("crash {i}")).await;
-        let started = now();
+        let started = now_ms() / 1000.0;
         // Kill at a different point of the fsync cycle each time.
         tokio::time::sleep(Duration::from_millis(600 + (i * 173) % 1400)).await;
-        let at = now();
+        let at = now_ms() / 1000.0;
         d.signal("KILL");
         d.wait_exit(Duration::from_secs(5));
         killed.push((rid, started, at));
@@ -104,7 +51,7 @@ async fn kill_9_during_a_record_20_times_loses_at_most_a_second_each_time() {
     let mut ws = connect(&d.url).await;
     let token = authorize(&mut ws).await;
     for (n, (rid, started, at)) in killed.iter().enumerate() {
-        let rec = info(&mut ws, &token, rid).await;
+        let rec = record_info(&mut ws, &token, rid).await;
         assert_eq!(rec["state"], "recovered", "{rec}");
         let times = exported_times(&mut ws, &token, rid, &out.path().join(n.to_string())).await;
         // Nothing lost if nothing was due yet: measure from the start without samples.
@@ -167,7 +114,7 @@ async fn a_full_disk_stops_the_record_with_a_warning_and_keeps_what_was_written(
     );
     assert_eq!(early["warning"]["message"]["recordId"], json!(rid), "{early}");
     assert_eq!(
-        info(&mut ws, &token, &rid).await["endDatetime"],
+        record_info(&mut ws, &token, &rid).await["endDatetime"],
         "",
         "still recording"
     );
@@ -209,7 +156,7 @@ async fn a_full_disk_stops_the_record_with_a_warning_and_keeps_what_was_written(
     );
     let ready = warning(&mut ws, 30, &mut stash).await;
     assert_eq!(ready["warning"]["message"]["recordId"], json!(rid));
-    let rec = info(&mut ws, &token, &rid).await;
+    let rec = record_info(&mut ws, &token, &rid).await;
     assert_ne!(rec["endDatetime"], "", "{rec}");
     assert!(
         rec["note"].as_str().unwrap_or_default().contains("storage"),

@@ -5,89 +5,11 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::daemon::*;
+use common::records::*;
 use serde_json::{Value, json};
-
-/// An exported CSV: the header line's `key:value` pairs, the column names, the rows.
-struct Csv {
-    header: Vec<(String, String)>,
-    columns: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-fn read_csv(path: &Path) -> Csv {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut lines = text.lines();
-    let header = lines
-        .next()
-        .expect("header line")
-        .split(", ")
-        .filter_map(|kv| kv.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let columns = lines
-        .next()
-        .expect("column names")
-        .split(',')
-        .map(str::to_owned)
-        .collect();
-    let rows = lines.map(|l| l.split(',').map(str::to_owned).collect()).collect();
-    Csv {
-        header,
-        columns,
-        rows,
-    }
-}
-
-impl Csv {
-    fn col(&self, name: &str) -> usize {
-        self.columns
-            .iter()
-            .position(|c| c == name)
-            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.columns))
-    }
-
-    fn header(&self, key: &str) -> &str {
-        self.header
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_else(|| panic!("no {key} in the header line {:?}", self.header))
-    }
-}
-
-async fn active_session(ws: &mut Ws, token: &str) -> String {
-    let headset = headset(ws).await;
-    let r = call(
-        ws,
-        json!(10),
-        "createSession",
-        Some(json!({"cortexToken": token, "headset": headset, "status": "active"})),
-    )
-    .await;
-    r["result"]["id"].as_str().expect("session id").to_owned()
-}
-
-async fn create_record(ws: &mut Ws, token: &str, session: &str, title: &str) -> Value {
-    let r = call(
-        ws,
-        json!(20),
-        "createRecord",
-        Some(json!({"cortexToken": token, "session": session, "title": title})),
-    )
-    .await;
-    assert!(r["result"]["record"]["uuid"].is_string(), "{r}");
-    r["result"]["record"].clone()
-}
-
-fn now_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_markers_subjects_and_export_through_the_api() {
@@ -221,14 +143,13 @@ async fn records_markers_subjects_and_export_through_the_api() {
     .await;
     assert_eq!(r["result"][0]["recording"], true);
     assert_eq!(r["result"][0]["recordIds"], json!([rid]));
-    let r = call(
+    expect_code(
         &mut ws,
-        json!(10),
         "createRecord",
         Some(json!({"cortexToken": token, "session": sid, "title": "again"})),
+        -32017,
     )
     .await;
-    assert_eq!(code(&r), -32017);
     for bad in [
         json!({"session": sid}),
         json!({"session": sid, "title": ""}),
@@ -322,22 +243,20 @@ async fn records_markers_subjects_and_export_through_the_api() {
     let w = warning(&mut ws, 30, &mut stash).await;
     assert_eq!(w["warning"]["message"]["recordId"], json!(rid));
     assert!(w.get("id").is_none());
-    let r = call(
+    expect_code(
         &mut ws,
-        json!(17),
         "stopRecord",
         Some(json!({"cortexToken": token, "session": sid})),
+        -32011,
     )
     .await;
-    assert_eq!(code(&r), -32011);
-    let r = call(
+    expect_code(
         &mut ws,
-        json!(18),
         "injectMarker",
         Some(json!({"cortexToken": token, "session": sid, "time": now_ms(), "value": 1, "label": "late"})),
+        -32011,
     )
     .await;
-    assert_eq!(code(&r), -32011);
 
     // updateRecord answers the record object itself.
     let r = call(
@@ -352,14 +271,13 @@ async fn records_markers_subjects_and_export_through_the_api() {
     assert_eq!(r["result"]["uuid"], json!(rid), "{r}");
     assert_eq!(r["result"]["tags"], json!(["rest"]));
     assert_eq!(r["result"]["title"], "Eyes, closed");
-    let r = call(
+    expect_code(
         &mut ws,
-        json!(20),
         "updateRecord",
         Some(json!({"cortexToken": token, "record": "nope"})),
+        -32122,
     )
     .await;
-    assert_eq!(code(&r), -32122);
 
     // Opt-out is stored and shows in each record's sync status.
     let r = call(
@@ -378,14 +296,13 @@ async fn records_markers_subjects_and_export_through_the_api() {
     )
     .await;
     assert_eq!(r["result"]["optOut"], true);
-    let r = call(
+    expect_code(
         &mut ws,
-        json!(23),
         "configOptOut",
         Some(json!({"cortexToken": token, "status": "maybe"})),
+        -32013,
     )
     .await;
-    assert_eq!(code(&r), -32013);
 
     // queryRecords and getRecordInfos.
     let r = call(
@@ -420,14 +337,13 @@ async fn records_markers_subjects_and_export_through_the_api() {
         .await;
         assert_eq!(r["result"]["count"], n, "{query}: {r}");
     }
-    let r = call(
+    expect_code(
         &mut ws,
-        json!(26),
         "queryRecords",
         Some(json!({"cortexToken": token, "query": {"color": "red"}, "orderBy": []})),
+        -32602,
     )
     .await;
-    assert_eq!(code(&r), -32602);
     let r = call(
         &mut ws,
         json!(27),
@@ -666,17 +582,6 @@ async fn records_markers_subjects_and_export_through_the_api() {
     assert_eq!(r["result"]["failure"][0]["subjectName"], "zed");
 }
 
-async fn record_of(ws: &mut Ws, token: &str, rid: &str) -> Value {
-    let r = call(
-        ws,
-        json!(40),
-        "getRecordInfos",
-        Some(json!({"cortexToken": token, "recordIds": [rid]})),
-    )
-    .await;
-    r["result"][0].clone()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_close_when_the_session_closes_the_connection_drops_or_the_daemon_stops() {
     let dir = tempfile::tempdir().unwrap();
@@ -697,7 +602,7 @@ async fn records_close_when_the_session_closes_the_connection_drops_or_the_daemo
     )
     .await;
     assert_eq!(r["result"]["recording"], false, "{r}");
-    let rec = record_of(&mut ws, &token, by_close["uuid"].as_str().unwrap()).await;
+    let rec = record_info(&mut ws, &token, by_close["uuid"].as_str().unwrap()).await;
     assert_ne!(rec["endDatetime"], "", "{rec}");
 
     // 2. The connection drops.
@@ -708,7 +613,7 @@ async fn records_close_when_the_session_closes_the_connection_drops_or_the_daemo
     let mut ws = connect(&d.url).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let rec = record_of(&mut ws, &token, by_drop["uuid"].as_str().unwrap()).await;
+        let rec = record_info(&mut ws, &token, by_drop["uuid"].as_str().unwrap()).await;
         if rec["endDatetime"] != "" {
             break;
         }
@@ -732,7 +637,7 @@ async fn records_close_when_the_session_closes_the_connection_drops_or_the_daemo
     let token = authorize(&mut ws).await;
     for rec in [&by_close, &by_drop, &by_term] {
         let rid = rec["uuid"].as_str().unwrap();
-        let info = record_of(&mut ws, &token, rid).await;
+        let info = record_info(&mut ws, &token, rid).await;
         assert_ne!(info["endDatetime"], "", "{info}");
         assert_eq!(info["state"], "stopped", "{info}");
         let sub = out.path().join(rid);

@@ -151,6 +151,17 @@ pub async fn call(ws: &mut Ws, id: Value, method: &str, params: Option<Value>) -
     raw(ws, req.to_string(), &mut others).await
 }
 
+/// Call `method` and assert that it fails with the Cortex error code `want`.
+pub async fn expect_code(ws: &mut Ws, method: &str, params: Option<Value>, want: i64) {
+    let shown = params.clone();
+    let r = call(ws, json!(1), method, params).await;
+    assert_eq!(
+        r["error"]["code"].as_i64(),
+        Some(want),
+        "{method} {shown:?} should fail with {want}: {r}"
+    );
+}
+
 pub fn code(v: &Value) -> i64 {
     v["error"]["code"]
         .as_i64()

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod records;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

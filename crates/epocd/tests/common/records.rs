@@ -1,0 +1,126 @@
+//! Record helpers shared by the record tests: sessions and records over the API, the
+//! exported CSV read back, record objects.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::daemon::{Ws, call, headset};
+
+/// An exported CSV: the header line's `key:value` pairs, the column names, the rows.
+pub struct Csv {
+    pub header: Vec<(String, String)>,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+pub fn read_csv(path: &Path) -> Csv {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header = lines
+        .next()
+        .expect("header line")
+        .split(", ")
+        .filter_map(|kv| kv.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let columns = lines
+        .next()
+        .expect("column names")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let rows = lines.map(|l| l.split(',').map(str::to_owned).collect()).collect();
+    Csv {
+        header,
+        columns,
+        rows,
+    }
+}
+
+impl Csv {
+    pub fn col(&self, name: &str) -> usize {
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.columns))
+    }
+
+    pub fn header(&self, key: &str) -> &str {
+        self.header
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no {key} in the header line {:?}", self.header))
+    }
+}
+
+pub async fn active_session(ws: &mut Ws, token: &str) -> String {
+    let headset = headset(ws).await;
+    let r = call(
+        ws,
+        json!(10),
+        "createSession",
+        Some(json!({"cortexToken": token, "headset": headset, "status": "active"})),
+    )
+    .await;
+    r["result"]["id"].as_str().expect("session id").to_owned()
+}
+
+pub async fn create_record(ws: &mut Ws, token: &str, session: &str, title: &str) -> Value {
+    let r = call(
+        ws,
+        json!(20),
+        "createRecord",
+        Some(json!({"cortexToken": token, "session": session, "title": title})),
+    )
+    .await;
+    assert!(r["result"]["record"]["uuid"].is_string(), "{r}");
+    r["result"]["record"].clone()
+}
+
+pub fn now_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// The record object of `rid` (getRecordInfos).
+pub async fn record_info(ws: &mut Ws, token: &str, rid: &str) -> Value {
+    let r = call(
+        ws,
+        json!(40),
+        "getRecordInfos",
+        Some(json!({"cortexToken": token, "recordIds": [rid]})),
+    )
+    .await;
+    r["result"][0].clone()
+}
+
+/// An activated session on the first headset with a record started in it; the record id.
+pub async fn start_recording(ws: &mut Ws, token: &str, title: &str) -> String {
+    let sid = active_session(ws, token).await;
+    let record = create_record(ws, token, &sid, title).await;
+    record["uuid"].as_str().expect("record id").to_owned()
+}
+
+/// Export `rid` as CSV V2 with the EEG into `folder` (created); the wide CSV's path.
+pub async fn export_csv(ws: &mut Ws, token: &str, rid: &str, folder: &Path) -> PathBuf {
+    std::fs::create_dir_all(folder).expect("export folder");
+    let r = call(
+        ws,
+        json!(3),
+        "exportRecord",
+        Some(
+            json!({"cortexToken": token, "recordIds": [rid], "folder": folder, "streamTypes": ["EEG"],
+                    "format": "CSV", "version": "V2"}),
+        ),
+    )
+    .await;
+    assert_eq!(r["result"]["success"][0]["recordId"], json!(rid), "{r}");
+    std::fs::read_dir(folder)
+        .expect("export folder")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.to_string_lossy().ends_with(".md.csv"))
+        .expect("the CSV")
+}
