@@ -220,6 +220,8 @@ fn mode_from(model: &str, bits: i64, rate: i64) -> Mode {
 const RECORD_COLUMNS: &str = "uuid, title, description, tags, application_id, application_version, license_id, \
      owner_id, experiment_id, subject_name, session_id, headset_id, serial, model, bits, eeg_rate, start_time, \
      end_time, state, note";
+const MARKER_COLUMNS: &str = "uuid, record_id, seq, interval, value, label, port, start_ms, end_ms, extras";
+const SUBJECT_COLUMNS: &str = "name, date_of_birth, sex, country_code, state, city, attributes";
 
 fn record_from_row(r: &Row<'_>) -> rusqlite::Result<RecordMeta> {
     let tags: String = r.get(3)?;
@@ -329,6 +331,31 @@ impl Store {
         }
     }
 
+    /// The one row `sql` selects, if any.
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>, RecordError> {
+        self.conn
+            .query_row(sql, params, map)
+            .optional()
+            .map_err(|e| self.db(e))
+    }
+
+    /// Every row `sql` selects, in its order.
+    fn all<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, RecordError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.db(e))?;
+        let rows = stmt.query_map(params, map).map_err(|e| self.db(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.db(e))
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -416,26 +443,20 @@ impl Store {
 
     /// One record.
     pub fn record(&self, uuid: &str) -> Result<Option<RecordMeta>, RecordError> {
-        self.conn
-            .query_row(
-                &format!("SELECT {RECORD_COLUMNS} FROM records WHERE uuid = ?1"),
-                params![uuid],
-                record_from_row,
-            )
-            .optional()
-            .map_err(|e| self.db(e))
+        self.one(
+            &format!("SELECT {RECORD_COLUMNS} FROM records WHERE uuid = ?1"),
+            params![uuid],
+            record_from_row,
+        )
     }
 
     /// Every record, oldest first.
     pub fn records(&self) -> Result<Vec<RecordMeta>, RecordError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT {RECORD_COLUMNS} FROM records ORDER BY start_time, uuid"
-            ))
-            .map_err(|e| self.db(e))?;
-        let rows = stmt.query_map([], record_from_row).map_err(|e| self.db(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.db(e))
+        self.all(
+            &format!("SELECT {RECORD_COLUMNS} FROM records ORDER BY start_time, uuid"),
+            [],
+            record_from_row,
+        )
     }
 
     // ---- markers ------------------------------------------------------------------
@@ -452,8 +473,7 @@ impl Store {
             .map_err(|e| self.db(e))?;
         self.conn
             .execute(
-                "INSERT INTO markers (uuid, record_id, seq, interval, value, label, port, start_ms, end_ms, extras) \
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                &format!("INSERT INTO markers ({MARKER_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"),
                 params![
                     m.uuid,
                     m.record_id,
@@ -473,15 +493,11 @@ impl Store {
 
     /// One marker.
     pub fn marker(&self, uuid: &str) -> Result<Option<Marker>, RecordError> {
-        self.conn
-            .query_row(
-                "SELECT uuid, record_id, seq, interval, value, label, port, start_ms, end_ms, extras \
-                 FROM markers WHERE uuid = ?1",
-                params![uuid],
-                marker_from_row,
-            )
-            .optional()
-            .map_err(|e| self.db(e))
+        self.one(
+            &format!("SELECT {MARKER_COLUMNS} FROM markers WHERE uuid = ?1"),
+            params![uuid],
+            marker_from_row,
+        )
     }
 
     /// Make a marker an interval ending at `end_ms`, merging `extras` if given.
@@ -497,17 +513,11 @@ impl Store {
 
     /// A record's markers, in the order they were injected.
     pub fn markers(&self, record_id: &str) -> Result<Vec<Marker>, RecordError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT uuid, record_id, seq, interval, value, label, port, start_ms, end_ms, extras \
-                 FROM markers WHERE record_id = ?1 ORDER BY seq",
-            )
-            .map_err(|e| self.db(e))?;
-        let rows = stmt
-            .query_map(params![record_id], marker_from_row)
-            .map_err(|e| self.db(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.db(e))
+        self.all(
+            &format!("SELECT {MARKER_COLUMNS} FROM markers WHERE record_id = ?1 ORDER BY seq"),
+            params![record_id],
+            marker_from_row,
+        )
     }
 
     // ---- subjects -----------------------------------------------------------------
@@ -521,8 +531,7 @@ impl Store {
         }
         self.conn
             .execute(
-                "INSERT OR REPLACE INTO subjects (name, date_of_birth, sex, country_code, state, city, attributes) \
-                 VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                &format!("INSERT OR REPLACE INTO subjects ({SUBJECT_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7)"),
                 params![
                     s.name,
                     s.date_of_birth,
@@ -539,24 +548,20 @@ impl Store {
 
     /// One subject.
     pub fn subject(&self, name: &str) -> Result<Option<Subject>, RecordError> {
-        self.conn
-            .query_row(
-                "SELECT name, date_of_birth, sex, country_code, state, city, attributes FROM subjects WHERE name = ?1",
-                params![name],
-                subject_from_row,
-            )
-            .optional()
-            .map_err(|e| self.db(e))
+        self.one(
+            &format!("SELECT {SUBJECT_COLUMNS} FROM subjects WHERE name = ?1"),
+            params![name],
+            subject_from_row,
+        )
     }
 
     /// Every subject, by name.
     pub fn subjects(&self) -> Result<Vec<Subject>, RecordError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT name, date_of_birth, sex, country_code, state, city, attributes FROM subjects ORDER BY name")
-            .map_err(|e| self.db(e))?;
-        let rows = stmt.query_map([], subject_from_row).map_err(|e| self.db(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.db(e))
+        self.all(
+            &format!("SELECT {SUBJECT_COLUMNS} FROM subjects ORDER BY name"),
+            [],
+            subject_from_row,
+        )
     }
 
     /// Remove a subject. False if there was none.
@@ -583,12 +588,9 @@ impl Store {
 
     /// A stored setting.
     pub fn setting(&self, key: &str) -> Result<Option<String>, RecordError> {
-        self.conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", params![key], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| self.db(e))
+        self.one("SELECT value FROM settings WHERE key = ?1", params![key], |r| {
+            r.get(0)
+        })
     }
 
     /// Store a setting.

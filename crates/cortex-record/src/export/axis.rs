@@ -38,7 +38,7 @@ pub(crate) struct Lane<'a, const N: usize> {
     src: SampleSource<'a>,
     /// The next sample, taken from `src` but not yet placed.
     pending: Option<Sample>,
-    pub(crate) value: fn(&Sample) -> [i32; N],
+    value: fn(&Sample) -> [i32; N],
     first: Option<u64>,
     /// Positions dropped from over-long gaps.
     shift: u64,

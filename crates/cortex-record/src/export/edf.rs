@@ -175,16 +175,7 @@ pub fn write_edf<W: Write + Seek>(
 
     // Stored integer = ADC count shifted into the digital range: lossless by construction
     // (the physical range maps count 0 to 0 µV and the top count to its µV).
-    let mut eeg = eeg.map(|src| {
-        Lane::new(
-            src,
-            |s: &Sample| s.report.eeg.map(|c| i32::from(c) - 32768),
-            [dig_min; 14],
-        )
-    });
-    if bits14 && let Some(lane) = eeg.as_mut() {
-        lane.value = |s: &Sample| s.report.eeg.map(|c| i32::from(c) - 8192);
-    }
+    let mut eeg = eeg.map(|src| Lane::new(src, |s: &Sample| s.report.eeg.map(i32::from), [0; 14]));
     let mut has_eeg = false;
     if let Some(lane) = eeg.as_mut() {
         has_eeg = lane.has_more()?;
@@ -212,12 +203,15 @@ pub fn write_edf<W: Write + Seek>(
             "the record holds no samples of the requested streams".into(),
         ));
     }
-    let first_time = match (has_eeg, eeg.as_mut(), motion.as_mut()) {
-        (true, Some(lane), _) => lane.peek()?.map(|s| s.time),
-        (_, _, Some(lane)) => lane.peek()?.map(|s| s.time),
-        _ => None,
+    // The file's time axis is its first stream's: EEG when there is any, else motion.
+    let peek_primary = |eeg: &mut Option<Lane<'_, 14>>, motion: &mut Option<Lane<'_, 9>>| match (eeg, motion)
+    {
+        (Some(lane), _) if has_eeg => lane.peek(),
+        (_, Some(lane)) => lane.peek(),
+        _ => Ok(None),
     };
-    let start_time = first_time.filter(|t| *t > 0.0).unwrap_or(start);
+    let mut next = peek_primary(&mut eeg, &mut motion)?;
+    let start_time = next.map(|s| s.time).filter(|t| *t > 0.0).unwrap_or(start);
 
     let uv = mode.resolution.microvolts_per_count();
     let prefix = mode.model.cortex_prefix();
@@ -314,15 +308,7 @@ pub fn write_edf<W: Write + Seek>(
         text: format!("epocd: {n} {what}lost (filled with the previous value)"),
     };
     let mut records = 0u64;
-    loop {
-        let more = match (has_eeg, eeg.as_mut(), motion.as_mut()) {
-            (true, Some(lane), _) => lane.has_more()?,
-            (_, _, Some(lane)) => lane.has_more()?,
-            _ => false,
-        };
-        if !more {
-            break;
-        }
+    while next.is_some() {
         let base = records as usize;
         if has_eeg && let Some(lane) = eeg.as_mut() {
             for k in 0..eeg_rate {
@@ -335,8 +321,8 @@ pub fn write_edf<W: Write + Seek>(
                     Fill::GapStart(n) => w.annotate(lost(at, n, eeg_rate, "samples ")),
                     Fill::Filler => {}
                 }
-                for (c, v) in columns.iter_mut().zip(lane.last) {
-                    c[k] = v;
+                for (c, count) in columns.iter_mut().zip(lane.last) {
+                    c[k] = count + dig_min;
                 }
                 if k % cq_every == 0 && k / cq_every < CQ_RATE {
                     let j = k / cq_every;
@@ -361,12 +347,8 @@ pub fn write_edf<W: Write + Seek>(
                 }
             }
         }
-        let ended = match (has_eeg, eeg.as_mut(), motion.as_mut()) {
-            (true, Some(lane), _) => !lane.has_more()?,
-            (_, _, Some(lane)) => !lane.has_more()?,
-            _ => true,
-        };
-        if ended {
+        next = peek_primary(&mut eeg, &mut motion)?;
+        if next.is_none() {
             placer.finish();
         }
         placer.ready(primary_rate, &mut ready);

@@ -279,6 +279,22 @@ pub(super) fn watch_loop(cortex: Weak<Cortex>) {
     }
 }
 
+/// The id of the record in progress in a session.
+fn recording_id(s: &super::Session) -> Result<String, SessionError> {
+    s.recording
+        .as_ref()
+        .map(|r| r.uuid.clone())
+        .ok_or_else(|| SessionError::NoRecordInProgress(s.id.clone()))
+}
+
+/// A marker's `extras`, when given, must be a JSON object.
+fn check_extras(extras: Option<&Value>) -> Result<(), SessionError> {
+    if extras.is_some_and(|e| !e.is_object()) {
+        return Err(SessionError::InvalidParams("extras must be an object".into()));
+    }
+    Ok(())
+}
+
 fn marker_value(v: &Value) -> Result<Value, SessionError> {
     match v {
         Value::String(_) => Ok(v.clone()),
@@ -663,16 +679,10 @@ impl Cortex {
                 "time must be milliseconds since the epoch".into(),
             ));
         }
-        if !p.extras.is_object() {
-            return Err(SessionError::InvalidParams("extras must be an object".into()));
-        }
+        check_extras(Some(&p.extras))?;
         let mut st = lock(&self.state);
         let s = Self::own_session(&mut st, &app, session)?;
-        let record_id = s
-            .recording
-            .as_ref()
-            .map(|r| r.uuid.clone())
-            .ok_or_else(|| SessionError::NoRecordInProgress(session.into()))?;
+        let record_id = recording_id(s)?;
         let headset_id = s.headset_id.clone();
         let mut m = Marker {
             uuid: uuid::Uuid::new_v4().to_string(),
@@ -714,16 +724,10 @@ impl Cortex {
         extras: Option<&Value>,
     ) -> Result<Value, SessionError> {
         let app = self.app_of(token)?;
-        if extras.is_some_and(|e| !e.is_object()) {
-            return Err(SessionError::InvalidParams("extras must be an object".into()));
-        }
+        check_extras(extras)?;
         let mut st = lock(&self.state);
         let s = Self::own_session(&mut st, &app, session)?;
-        let record_id = s
-            .recording
-            .as_ref()
-            .map(|r| r.uuid.clone())
-            .ok_or_else(|| SessionError::NoRecordInProgress(session.into()))?;
+        let record_id = recording_id(s)?;
         let book = book(&st)?;
         let m = book
             .store
