@@ -2,28 +2,30 @@
 //! latency). Under heavy fan-out (many clients × headsets) one `write` per frame costs more
 //! CPU than the rest of the daemon together, so above a load threshold every connection
 //! writes what it has queued once per tick, all connections on the same tick: one wake-up of
-//! the runtime serves them all, and each `write` carries a dozen frames. The threshold has
-//! hysteresis so the mode does not flap, and replies to requests are never held back.
+//! the runtime serves them all, and each `write` carries about twenty frames. The mode lives
+//! in the session layer's [`Pace`], which the fan-out threads follow too (they drain just
+//! before each tick instead of waking per report). The threshold has hysteresis so the mode
+//! does not flap, and replies to requests are never held back.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use cortex_session::Pace;
 use tokio::time::Instant;
 
 /// Frames per second (all connections) above which writes are batched.
 pub const BATCH_ABOVE: f64 = 50_000.0;
 /// Frames per second below which batching stops again.
 pub const BATCH_BELOW: f64 = 35_000.0;
-/// How often batched connections write: the extra latency a frame can see under heavy load.
-pub const TICK: Duration = Duration::from_millis(12);
 /// How often the load is measured.
 pub const MEASURE_EVERY: Duration = Duration::from_millis(500);
+pub use cortex_session::pace::TICK;
 
 /// The server-wide delivery load, shared by every connection's writer.
 pub struct Load {
     frames: AtomicU64,
-    batching: AtomicBool,
-    origin: Instant,
+    pace: Arc<Pace>,
 }
 
 /// Whether to batch, given the current mode and the measured frame rate.
@@ -36,12 +38,11 @@ pub fn next_mode(batching: bool, frames_per_sec: f64) -> bool {
 }
 
 impl Load {
-    /// No load yet, writing frame by frame.
-    pub fn new() -> Load {
+    /// No load yet; batching switches `pace` (which the fan-out threads follow too).
+    pub fn new(pace: Arc<Pace>) -> Load {
         Load {
             frames: AtomicU64::new(0),
-            batching: AtomicBool::new(false),
-            origin: Instant::now(),
+            pace,
         }
     }
 
@@ -57,29 +58,20 @@ impl Load {
 
     /// Whether writers batch now.
     pub fn batching(&self) -> bool {
-        self.batching.load(Ordering::Relaxed)
+        self.pace.batching()
     }
 
     /// Record a measured rate; returns the new mode when it changed.
     pub fn measured(&self, frames_per_sec: f64) -> Option<bool> {
         let was = self.batching();
         let now = next_mode(was, frames_per_sec);
-        self.batching.store(now, Ordering::Relaxed);
+        self.pace.set_batching(now);
         (now != was).then_some(now)
     }
 
-    /// The next tick after `now`, on a grid shared by every connection.
-    pub fn next_tick(&self, now: Instant) -> Instant {
-        let tick = TICK.as_nanos().max(1);
-        let since = now.saturating_duration_since(self.origin).as_nanos();
-        let next = (since / tick + 1) * tick;
-        self.origin + Duration::from_nanos(u64::try_from(next).unwrap_or(u64::MAX))
-    }
-}
-
-impl Default for Load {
-    fn default() -> Self {
-        Load::new()
+    /// The next tick after now, on the grid every connection shares.
+    pub fn next_tick(&self) -> Instant {
+        Instant::from_std(self.pace.next_tick(std::time::Instant::now()))
     }
 }
 
@@ -96,27 +88,9 @@ mod tests {
         assert!(next_mode(false, 60_000.0));
         assert!(next_mode(true, 40_000.0), "between the thresholds: stay batched");
         assert!(!next_mode(true, 30_000.0));
-        let load = Load::new();
+        let load = Load::new(Arc::new(Pace::new()));
         assert_eq!(load.measured(80_000.0), Some(true));
         assert_eq!(load.measured(45_000.0), None);
         assert_eq!(load.measured(10_000.0), Some(false));
-    }
-
-    #[test]
-    fn ticks_fall_on_one_grid() {
-        let load = Load::new();
-        let a = load.next_tick(load.origin + Duration::from_millis(1));
-        let b = load.next_tick(load.origin + Duration::from_millis(11));
-        let c = load.next_tick(load.origin + TICK);
-        assert_eq!(a, load.origin + TICK);
-        assert_eq!(
-            a, b,
-            "connections waking at different times write on the same tick"
-        );
-        assert_eq!(
-            c,
-            load.origin + 2 * TICK,
-            "a tick exactly now waits for the next one"
-        );
     }
 }

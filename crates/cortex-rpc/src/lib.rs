@@ -4,9 +4,11 @@
 
 mod batching;
 pub mod codes;
+mod connection;
 mod dispatch;
 pub mod envelope;
 mod error;
+mod outqueue;
 mod params;
 pub mod server;
 pub mod tls;

@@ -4,22 +4,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use cortex_session::{ClientId, Cortex, Outbox};
-use futures::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite};
+use cortex_session::Cortex;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::RpcError;
 use crate::batching::{Load, MEASURE_EVERY};
-use crate::dispatch::dispatch;
-use crate::{RpcError, codes, envelope};
+use crate::connection::serve;
 
-/// Largest request frame accepted (Cortex requests are a few hundred bytes).
-pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
+pub use crate::connection::MAX_MESSAGE_BYTES;
 
 /// How the server listens.
 #[derive(Clone)]
@@ -53,9 +45,9 @@ impl Server {
         })?;
         Ok(Server {
             listener,
+            load: Arc::new(Load::new(cortex.pace())),
             cortex,
             options,
-            load: Arc::new(Load::new()),
         })
     }
 
@@ -156,178 +148,6 @@ pub fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
         rest.split([':', '/']).next().unwrap_or_default().to_owned()
     };
     matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]")
-}
-
-/// A client's outgoing queue.
-struct WsOutbox {
-    frames: mpsc::Sender<String>,
-    close: mpsc::UnboundedSender<String>,
-}
-
-impl Outbox for WsOutbox {
-    fn push(&self, frame: String) -> bool {
-        self.frames.try_send(frame).is_ok()
-    }
-
-    fn close(&self, last: String) {
-        let _ = self.close.send(last);
-    }
-}
-
-/// The frames to send for one text request.
-fn handle_text(cortex: &Arc<Cortex>, client: ClientId, text: &str) -> Vec<String> {
-    let req = match envelope::parse(text) {
-        Ok(r) => r,
-        Err(response) => return vec![response],
-    };
-    match dispatch(cortex, client, &req) {
-        Ok(reply) => {
-            let mut out = vec![envelope::result(&req.id, reply.result)];
-            out.extend(reply.after);
-            out
-        }
-        Err(RpcError::Call { code, message }) => vec![envelope::error(&req.id, code, &message)],
-        Err(e) => vec![envelope::error(&req.id, codes::INTERNAL_ERROR, &e.to_string())],
-    }
-}
-
-async fn serve<S>(cortex: Arc<Cortex>, stream: S, options: &ServerOptions, peer: SocketAddr, load: Arc<Load>)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let allowed = options.allowed_origins.clone();
-    // The signature is tungstenite's callback type; its error is an HTTP response.
-    #[allow(clippy::result_large_err)]
-    let check_origin = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-        match req.headers().get("origin").map(|o| o.to_str().unwrap_or("?")) {
-            Some(origin) if !origin_allowed(origin, &allowed) => {
-                tracing::warn!("refused a connection from origin {origin} (allow it with allowed_origins)");
-                let body = format!(
-                    "origin {origin} refused: epocd serves apps on this machine only (web pages from other sites \
-                     must not drive it); allow it with --allow-origin"
-                );
-                let mut r = http::Response::new(Some(body));
-                *r.status_mut() = http::StatusCode::FORBIDDEN;
-                Err(r)
-            }
-            _ => Ok(resp),
-        }
-    };
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE_BYTES))
-        .max_frame_size(Some(MAX_MESSAGE_BYTES));
-    let ws = match tokio_tungstenite::accept_hdr_async_with_config(stream, check_origin, Some(config)).await {
-        Ok(ws) => ws,
-        Err(e) => {
-            tracing::debug!("WebSocket handshake with {peer} failed: {e}");
-            return;
-        }
-    };
-    let (mut sink, mut incoming) = ws.split();
-    let (frames_tx, mut frames_rx) = mpsc::channel::<String>(options.queue_frames.max(16));
-    let (close_tx, mut close_rx) = mpsc::unbounded_channel::<String>();
-    let outbox = Arc::new(WsOutbox {
-        frames: frames_tx.clone(),
-        close: close_tx,
-    });
-    let client = cortex.register_client(outbox);
-    tracing::debug!("client {peer} connected");
-
-    // Replies to requests have their own queue so they are written at once even while data
-    // frames wait for a batching tick.
-    let (replies_tx, mut replies_rx) = mpsc::channel::<String>(64);
-    let writer = tokio::spawn(async move {
-        let mut pending: Option<String> = None;
-        loop {
-            let mut first = tokio::select! {
-                biased;
-                last = close_rx.recv() => {
-                    if let Some(last) = last {
-                        let _ = sink.send(Message::Text(last.into())).await;
-                    }
-                    break;
-                }
-                reply = replies_rx.recv() => match reply {
-                    Some(r) => r,
-                    None => break,
-                },
-                frame = frames_rx.recv() => {
-                    let Some(f) = frame else { break };
-                    if load.batching() {
-                        // Hold data frames until the shared tick; a reply cuts the wait short.
-                        let tick = load.next_tick(tokio::time::Instant::now());
-                        tokio::select! {
-                            biased;
-                            reply = replies_rx.recv() => pending = reply,
-                            () = tokio::time::sleep_until(tick) => {}
-                        }
-                    }
-                    f
-                }
-            };
-            // Queue whatever else is ready, then one flush: one write for a burst.
-            let mut ok = true;
-            let mut written = 0u64;
-            loop {
-                ok = ok && sink.feed(Message::Text(first.into())).await.is_ok();
-                written += 1;
-                if !ok || written >= 4096 {
-                    break;
-                }
-                first = match pending.take().or_else(|| replies_rx.try_recv().ok()) {
-                    Some(r) => r,
-                    None => match frames_rx.try_recv() {
-                        Ok(f) => f,
-                        Err(_) => break,
-                    },
-                };
-            }
-            load.count(written);
-            if !ok || sink.flush().await.is_err() {
-                break;
-            }
-        }
-        let _ = sink.close().await;
-    });
-
-    while let Some(msg) = incoming.next().await {
-        let frames = match msg {
-            Ok(Message::Text(text)) => {
-                let cortex = Arc::clone(&cortex);
-                let text = text.as_str().to_owned();
-                // Methods may touch devices (controlDevice connect): keep them off the reactor.
-                match tokio::task::spawn_blocking(move || handle_text(&cortex, client, &text)).await {
-                    Ok(frames) => frames,
-                    Err(_) => vec![envelope::error(
-                        &serde_json::Value::Null,
-                        codes::INTERNAL_ERROR,
-                        "internal error",
-                    )],
-                }
-            }
-            Ok(Message::Binary(_)) => vec![envelope::error(
-                &serde_json::Value::Null,
-                codes::INVALID_REQUEST,
-                "invalid request: send JSON-RPC requests as text frames",
-            )],
-            Ok(Message::Close(_)) | Err(_) => break,
-            Ok(_) => continue, // ping/pong are answered by tungstenite
-        };
-        let mut gone = false;
-        for f in frames {
-            if replies_tx.send(f).await.is_err() {
-                gone = true;
-                break;
-            }
-        }
-        if gone || writer.is_finished() {
-            break;
-        }
-    }
-    cortex.unregister_client(client);
-    tracing::debug!("client {peer} disconnected");
-    drop(frames_tx);
-    let _ = writer.await;
 }
 
 #[cfg(test)]

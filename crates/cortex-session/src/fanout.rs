@@ -9,21 +9,28 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU32, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use epoc_driver::{Sample, Wakeup};
 use epoc_protocol::{DeviceState, ReportKind, Resolution};
 use sample_ring::{Next, Reader, RingHandle};
 
-use crate::streams::{Stream, frame_end, frame_start, push_f64};
+use crate::pace::Pace;
+use crate::streams::{Stream, frame_after_sid, frame_before_sid, frame_start, push_f64};
 use crate::warning;
 use band_power::{BandPower, POW_VALUES};
 
 /// Where a client's frames go. Implemented by the WebSocket layer with a bounded queue.
 pub trait Outbox: Send + Sync {
-    /// Queue one text frame. False when the queue is full: the client is not keeping up.
-    fn push(&self, frame: String) -> bool;
+    /// Queue one text frame made of `parts` joined. The fan-out passes pieces because only
+    /// the sid differs between subscribers: no per-client string is built. False when the
+    /// queue is full: the client is not keeping up.
+    fn push_parts(&self, parts: &[&str]) -> bool;
+    /// Queue one text frame. False when the queue is full.
+    fn push(&self, frame: String) -> bool {
+        self.push_parts(&[&frame])
+    }
     /// Send this last frame (a warning) if possible, then close the connection.
     fn close(&self, last: String);
 }
@@ -72,13 +79,19 @@ pub struct Fanout {
 
 impl Fanout {
     /// Start fanning out `ring`; `wakeup` is the acquisition's publish hook.
-    pub fn start(ring: RingHandle<Sample>, wakeup: &Wakeup, name: &str) -> std::io::Result<Self> {
+    /// While `pace` batches, the thread drains on the batching grid instead of per report.
+    pub fn start(
+        ring: RingHandle<Sample>,
+        wakeup: &Wakeup,
+        name: &str,
+        pace: Arc<Pace>,
+    ) -> std::io::Result<Self> {
         let (control, rx) = unbounded();
         let live = Arc::new(LiveInfo {
             battery_percent: AtomicU8::new(255),
             ..LiveInfo::default()
         });
-        let worker = Worker::new(ring.reader(), rx, Arc::clone(&live));
+        let worker = Worker::new(ring.reader(), rx, Arc::clone(&live), wakeup.clone(), pace);
         let thread = std::thread::Builder::new()
             .name(format!("fanout-{name}"))
             .spawn(move || worker.run())?;
@@ -186,28 +199,41 @@ impl Derived {
 
 struct Worker {
     reader: Reader<Sample>,
+    wakeup: Wakeup,
+    pace: Arc<Pace>,
     control: Receiver<Control>,
     live: Arc<LiveInfo>,
     subs: Vec<Subscriber>,
     derived: Option<Derived>,
     frame: String,
+    tail: String,
     markers: Vec<String>,
 }
 
 impl Worker {
-    fn new(reader: Reader<Sample>, control: Receiver<Control>, live: Arc<LiveInfo>) -> Self {
+    fn new(
+        reader: Reader<Sample>,
+        control: Receiver<Control>,
+        live: Arc<LiveInfo>,
+        wakeup: Wakeup,
+        pace: Arc<Pace>,
+    ) -> Self {
         Worker {
             reader,
+            wakeup,
+            pace,
             control,
             live,
             subs: Vec::new(),
             derived: None,
             frame: String::with_capacity(512),
+            tail: String::with_capacity(64),
             markers: Vec::new(),
         }
     }
 
     fn run(mut self) {
+        let mut quiet = false;
         loop {
             while let Ok(c) = self.control.try_recv() {
                 match c {
@@ -234,7 +260,21 @@ impl Worker {
                     Next::Empty => break,
                 }
             }
-            std::thread::park_timeout(Duration::from_millis(100));
+            if self.pace.batching() {
+                // Batched delivery: no wake-up per report; drain just before each tick.
+                if !quiet {
+                    quiet = true;
+                    self.wakeup.set_quiet(true);
+                }
+                let now = Instant::now();
+                std::thread::park_timeout(self.pace.next_drain(now).saturating_duration_since(now));
+            } else if quiet {
+                // Back to frame by frame: wake-ups on, then look once more before sleeping.
+                quiet = false;
+                self.wakeup.set_quiet(false);
+            } else {
+                std::thread::park_timeout(Duration::from_millis(100));
+            }
         }
     }
 
@@ -309,27 +349,22 @@ impl Worker {
         if !self.subs.iter().any(|sub| sub.streams & bit != 0) {
             return;
         }
-        let mut values = std::mem::take(&mut self.frame);
-        frame_start(&mut values, stream);
-        write_values(&mut values, stream, s, self.derived.as_ref());
-        if stream == Stream::Eeg && !self.markers.is_empty() && values.ends_with(']') {
-            values.pop();
-            values.push_str(&self.markers.join(","));
-            values.push(']');
+        let head = &mut self.frame;
+        frame_start(head, stream);
+        write_values(head, stream, s, self.derived.as_ref());
+        if stream == Stream::Eeg && !self.markers.is_empty() && head.ends_with(']') {
+            head.pop();
+            head.push_str(&self.markers.join(","));
+            head.push(']');
         }
+        frame_before_sid(head);
+        frame_after_sid(&mut self.tail, s.time);
         let mut dropped: Vec<usize> = Vec::new();
         for (i, sub) in self.subs.iter().enumerate() {
-            if sub.streams & bit == 0 {
-                continue;
-            }
-            let mut out = String::with_capacity(values.len() + sub.sid.len() + 40);
-            out.push_str(&values);
-            frame_end(&mut out, &sub.sid, s.time);
-            if !sub.outbox.push(out) {
+            if sub.streams & bit != 0 && !sub.outbox.push_parts(&[head, &sub.sid, &self.tail]) {
                 dropped.push(i);
             }
         }
-        self.frame = values;
         for i in dropped.into_iter().rev() {
             let sub = self.subs.remove(i);
             self.live.dropped_clients.fetch_add(1, Ordering::Relaxed);

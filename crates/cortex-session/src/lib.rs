@@ -7,6 +7,7 @@ pub mod access;
 mod error;
 pub mod fanout;
 pub mod headset;
+pub mod pace;
 mod service;
 pub mod streams;
 pub mod time;
@@ -15,6 +16,7 @@ pub mod warning;
 pub use error::SessionError;
 pub use fanout::Outbox;
 pub use headset::{HeadsetSpec, HeadsetStatus};
+pub use pace::Pace;
 pub use service::{
     ClientId, Cortex, ExportParams, MarkerParams, NewRecord, OPEN_LICENSE_ID, RecordQuery, ServiceConfig,
     SubjectParams,

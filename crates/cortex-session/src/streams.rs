@@ -123,9 +123,19 @@ pub fn frame_start(out: &mut String, stream: Stream) {
     out.push_str("\":[");
 }
 
-/// End a sample frame: `],"sid":"…","time":…}` (no `id` key, as clients require).
-pub fn frame_end(out: &mut String, sid: &str, time: f64) {
-    let _ = write!(out, "],\"sid\":\"{sid}\",\"time\":{time:.6}}}");
+/// End a frame's values and start its sid: `],"sid":"`. A frame is head + sid + tail
+/// (`","time":…}`, no `id` key, as clients require) so that every subscriber of a sample
+/// shares one head and one tail.
+pub fn frame_before_sid(out: &mut String) {
+    out.push_str("],\"sid\":\"");
+}
+
+/// The part of a frame's end after the sid: `","time":…}` (replaces `out`).
+pub fn frame_after_sid(out: &mut String, time: f64) {
+    out.clear();
+    out.push_str("\",\"time\":");
+    push_f64(out, time, 6);
+    out.push('}');
 }
 
 /// Append a float with a fixed number of decimals, and JSON-safe (non-finite → 0).

@@ -3,9 +3,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cortex_session::Outbox;
 use cortex_session::fanout::Fanout;
 use cortex_session::streams::Stream;
+use cortex_session::{Outbox, Pace};
 use epoc_driver::{Sample, Wakeup};
 use epoc_protocol::{Mode, Report, ReportKind};
 use serde_json::Value;
@@ -18,7 +18,8 @@ struct Recorder {
 }
 
 impl Outbox for Recorder {
-    fn push(&self, frame: String) -> bool {
+    fn push_parts(&self, parts: &[&str]) -> bool {
+        let frame = parts.concat();
         let mut f = self.frames.lock().unwrap();
         if self.limit.is_some_and(|l| f.len() >= l) {
             return false;
@@ -51,7 +52,7 @@ fn sample(i: u64) -> Sample {
 fn a_full_client_is_dropped_with_a_warning_and_others_get_everything() {
     let mut writer = sample_ring::ring::<Sample>(1024);
     let wakeup = Wakeup::new();
-    let fanout = Fanout::start(writer.handle(), &wakeup, "test").unwrap();
+    let fanout = Fanout::start(writer.handle(), &wakeup, "test", Arc::new(Pace::new())).unwrap();
     let fast = Arc::new(Recorder::default());
     let slow = Arc::new(Recorder {
         limit: Some(10),
@@ -119,7 +120,7 @@ fn a_full_client_is_dropped_with_a_warning_and_others_get_everything() {
 fn dev_eq_and_pow_come_at_their_rates() {
     let mut writer = sample_ring::ring::<Sample>(4096);
     let wakeup = Wakeup::new();
-    let fanout = Fanout::start(writer.handle(), &wakeup, "rates").unwrap();
+    let fanout = Fanout::start(writer.handle(), &wakeup, "rates", Arc::new(Pace::new())).unwrap();
     let rec = Arc::new(Recorder::default());
     fanout.subscribe(
         "s",
@@ -155,5 +156,73 @@ fn dev_eq_and_pow_come_at_their_rates() {
         dev["dev"][2].as_array().unwrap().len(),
         15,
         "14 CQ values and OVERALL"
+    );
+}
+
+fn wait_for(rec: &Recorder, n: usize, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while rec.frames.lock().unwrap().len() < n {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    true
+}
+
+#[test]
+fn batched_delivery_loses_nothing_and_frame_by_frame_resumes_at_once() {
+    let mut writer = sample_ring::ring::<Sample>(4096);
+    let wakeup = Wakeup::new();
+    let pace = Arc::new(Pace::new());
+    pace.set_batching(true);
+    let fanout = Fanout::start(writer.handle(), &wakeup, "paced", Arc::clone(&pace)).unwrap();
+    let rec = Arc::new(Recorder::default());
+    fanout.subscribe("s", Stream::Eeg.bit(), rec.clone());
+    std::thread::sleep(Duration::from_millis(50));
+    for i in 0..200 {
+        writer.push(sample(i));
+        wakeup.wake();
+        if i % 20 == 0 {
+            std::thread::sleep(Duration::from_millis(3));
+        }
+    }
+    assert!(
+        wait_for(&rec, 200, Duration::from_secs(5)),
+        "every sample published while batching arrives"
+    );
+
+    pace.set_batching(false);
+    std::thread::sleep(Duration::from_millis(100)); // the fan-out notices at its next drain
+    let mut delays = Vec::new();
+    for i in 200..205 {
+        std::thread::sleep(Duration::from_millis(7));
+        let pushed = Instant::now();
+        writer.push(sample(i));
+        wakeup.wake();
+        assert!(wait_for(&rec, i as usize + 1, Duration::from_secs(5)));
+        delays.push(pushed.elapsed());
+    }
+    delays.sort();
+    assert!(
+        delays[2] < Duration::from_millis(20),
+        "frame by frame again: the publisher wakes the fan-out (median {:?})",
+        delays[2]
+    );
+    let counters: Vec<i64> = rec
+        .frames
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            serde_json::from_str::<Value>(f).unwrap()["eeg"][0]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(counters.len(), 205);
+    assert!(
+        counters.windows(2).all(|w| (w[0] + 1) % 256 == w[1]),
+        "in order, none missing or repeated"
     );
 }

@@ -28,9 +28,17 @@ const REDETECT_AFTER: u32 = 128;
 
 /// Wakes one consumer thread when a sample is published, so it can sleep instead of polling.
 /// `wake` is an atomic check plus, only if that thread is parked, a futex wake: no lock and
-/// no tokio on the acquisition thread.
+/// no tokio on the acquisition thread. A consumer that drains on a schedule of its own for
+/// a while (batched delivery) turns the wake-ups off with `set_quiet`, sparing both threads
+/// a context switch per report.
 #[derive(Debug, Clone, Default)]
-pub struct Wakeup(Arc<std::sync::OnceLock<std::thread::Thread>>);
+pub struct Wakeup(Arc<WakeupTarget>);
+
+#[derive(Debug, Default)]
+struct WakeupTarget {
+    thread: std::sync::OnceLock<std::thread::Thread>,
+    quiet: AtomicBool,
+}
 
 impl Wakeup {
     /// A wakeup with no thread yet.
@@ -40,13 +48,27 @@ impl Wakeup {
 
     /// The thread to wake (set once; later calls are ignored).
     pub fn set_thread(&self, thread: std::thread::Thread) {
-        let _ = self.0.set(thread);
+        let _ = self.0.thread.set(thread);
     }
 
-    /// Wake the thread if there is one.
+    /// While quiet, publishing wakes nobody: the consumer looks on its own schedule. It
+    /// must look once more after turning wake-ups back on (samples published meanwhile wait
+    /// in the ring).
+    pub fn set_quiet(&self, quiet: bool) {
+        self.0.quiet.store(quiet, Ordering::Relaxed);
+        // Pairs with the fence in `wake`: either the publisher sees the flag cleared, or
+        // the consumer's next look sees the sample.
+        std::sync::atomic::fence(Ordering::SeqCst);
+    }
+
+    /// Wake the thread if there is one and it wants to be woken.
     #[inline]
     pub fn wake(&self) {
-        if let Some(t) = self.0.get() {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.0.quiet.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Some(t) = self.0.thread.get() {
             t.unpark();
         }
     }

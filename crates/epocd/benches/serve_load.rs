@@ -37,8 +37,22 @@ fn proc_rss_mb(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-async fn client(url: String, n: usize, lat: Arc<Mutex<Vec<f64>>>, measure_from: f64, until: f64) {
-    let (mut ws, _) = connect_async(url.as_str()).await.expect("connect");
+async fn client(
+    url: String,
+    tls: Option<tokio_tungstenite::Connector>,
+    n: usize,
+    lat: Arc<Mutex<Vec<f64>>>,
+    measure_from: f64,
+    until: f64,
+) {
+    let (mut ws, _) = match tls {
+        Some(connector) => {
+            tokio_tungstenite::connect_async_tls_with_config(url.as_str(), None, false, Some(connector))
+                .await
+                .expect("connect over TLS")
+        }
+        None => connect_async(url.as_str()).await.expect("connect"),
+    };
     let mut id = 0;
     let mut call = async |ws: &mut _, method: &str, params: Value| -> Value {
         id += 1;
@@ -107,21 +121,32 @@ async fn client(url: String, n: usize, lat: Arc<Mutex<Vec<f64>>>, measure_from: 
     lat.lock().map(|mut l| l.extend(local)).ok();
 }
 
+/// A client TLS setup that trusts the CA the daemon generated in `dir`.
+fn trust_generated_ca(dir: &std::path::Path) -> tokio_tungstenite::Connector {
+    use rustls::pki_types::pem::PemObject;
+    let ca = std::fs::read(dir.join("tls/epocd-ca.pem")).expect("the daemon's CA");
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(&ca) {
+        roots.add(c.expect("CA certificate")).expect("usable CA");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_tungstenite::Connector::Rustls(Arc::new(config))
+}
+
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
+    // `-- --tls` serves wss:// as the daemon does by default (the figures use plain ws://).
+    let tls = std::env::args().any(|a| a == "--tls");
     let dir = std::env::temp_dir().join(format!("epocd-bench-{}", std::process::id()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_epocd"))
-        .args([
-            "serve",
-            "--virtual",
-            "4",
-            "--no-tls",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-hotplug",
-            "--ble-scan",
-            "0",
-        ])
+        .args(["serve", "--virtual", "4"])
+        .args(if tls { &[][..] } else { &["--no-tls"][..] })
+        .args(["--listen", "127.0.0.1:0", "--no-hotplug", "--ble-scan", "0"])
         .arg("--data-dir")
         .arg(&dir)
         .stdout(Stdio::piped())
@@ -133,20 +158,43 @@ fn main() {
     BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("URL line");
-    let url = line.trim().trim_start_matches("epocd: listening on ").to_owned();
+    let mut url = line.trim().trim_start_matches("epocd: listening on ").to_owned();
+    let connector = tls.then(|| trust_generated_ca(&dir));
+    if tls {
+        // The certificate names localhost, not the address.
+        url = url.replace("127.0.0.1", "localhost");
+    }
     std::thread::sleep(Duration::from_secs(2)); // headsets connect
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .expect("runtime");
+    println!("daemon pid {pid}");
     println!(
-        "epocd serve --virtual 4: eeg+mot+dev+pow per headset per client (real rate: 256 Hz EEG, 64 Hz motion)"
+        "epocd serve --virtual 4 ({}): eeg+mot+dev+pow per headset per client (real rate: 256 Hz EEG, 64 Hz motion)",
+        if tls { "wss" } else { "ws" }
     );
-    let sizes: &[usize] = if quick { &[1] } else { &[1, 16, 64] };
-    for &clients in sizes {
+    // `-- --clients N --secs S` measures one size for longer (for profiling the daemon).
+    let arg = |name: &str| {
+        let args: Vec<String> = std::env::args().collect();
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let sizes: Vec<usize> = match arg("--clients") {
+        Some(n) => vec![n],
+        None if quick => vec![1],
+        None => vec![1, 16, 64],
+    };
+    for clients in sizes {
         let warm = if quick { 1.0 } else { 3.0 };
-        let span = if quick { 1.0 } else { 10.0 };
+        let span = match arg("--secs") {
+            Some(s) => s as f64,
+            None if quick => 1.0,
+            None => 10.0,
+        };
         let start = now();
         let lat = Arc::new(Mutex::new(Vec::new()));
         let cpu0 = std::cell::Cell::new(0.0);
@@ -155,6 +203,7 @@ fn main() {
                 .map(|n| {
                     tokio::spawn(client(
                         url.clone(),
+                        connector.clone(),
                         n,
                         lat.clone(),
                         start + warm,

@@ -21,6 +21,7 @@ pub use subjects::SubjectParams;
 use crate::access::AccessStore;
 use crate::fanout::{Fanout, Outbox};
 use crate::headset::{Headset, HeadsetSpec, HeadsetStatus, Link};
+use crate::pace::Pace;
 use crate::streams::{Stream, unsupported_reason};
 use crate::time::{iso_now, unix_now};
 use crate::{SessionError, warning};
@@ -93,6 +94,7 @@ pub struct Cortex {
     uid: String,
     started: String,
     hotplug: Mutex<Option<HotplugWatcher>>,
+    pace: Arc<Pace>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -144,6 +146,7 @@ impl Cortex {
             uid,
             started: iso_now(),
             hotplug: Mutex::new(None),
+            pace: Arc::new(Pace::new()),
         });
         let weak = Arc::downgrade(&cortex);
         std::thread::Builder::new()
@@ -205,9 +208,14 @@ impl Cortex {
         let wakeup = config.wakeup.clone();
         let acquisition = Acquisition::start(source, config, self.events.clone())
             .map_err(|e| SessionError::Internal(e.to_string()))?;
-        let fanout = Fanout::start(acquisition.ring(), &wakeup, id)
+        let fanout = Fanout::start(acquisition.ring(), &wakeup, id, Arc::clone(&self.pace))
             .map_err(|e| SessionError::Internal(e.to_string()))?;
         Ok(Link { fanout, acquisition })
+    }
+
+    /// The delivery pace the server's writers and the fan-out threads share.
+    pub fn pace(&self) -> Arc<Pace> {
+        Arc::clone(&self.pace)
     }
 
     /// Register a client connection; frames for it go to `outbox`.

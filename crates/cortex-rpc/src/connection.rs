@@ -1,0 +1,325 @@
+//! One client connection: the WebSocket handshake with the Origin check, a reader that
+//! answers requests, and a writer task that writes the connection's [`OutQueue`] to the
+//! socket.
+//!
+//! tungstenite parses incoming frames, but it never writes to the socket itself: what it
+//! writes (the handshake response, pongs, its close reply) goes into the same queue as
+//! replies and data frames, so one ordered buffer is the only way out, and data frames are
+//! framed by the queue directly without a `Message` or a copy per frame.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use cortex_session::{ClientId, Cortex, Outbox};
+use futures::StreamExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::batching::Load;
+use crate::dispatch::dispatch;
+use crate::outqueue::OutQueue;
+use crate::server::{ServerOptions, origin_allowed};
+use crate::{RpcError, codes, envelope};
+
+/// Largest request frame accepted (Cortex requests are a few hundred bytes).
+pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
+
+/// Reply bytes queued before the reader stops reading requests until the client reads.
+const REPLY_BACKLOG_BYTES: usize = 4 << 20;
+
+/// How long a closing connection may take to write what it has queued.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// The session layer's view of a connection.
+struct WsOutbox(Arc<OutQueue>);
+
+impl Outbox for WsOutbox {
+    fn push_parts(&self, parts: &[&str]) -> bool {
+        self.0.push_data(parts)
+    }
+
+    fn close(&self, last: String) {
+        self.0.close(Some(&last));
+    }
+}
+
+/// The stream tungstenite works on: reads come from the socket, writes go to the queue.
+struct Duplex<R> {
+    read: R,
+    out: Arc<OutQueue>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Duplex<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.read).poll_read(cx, buf)
+    }
+}
+
+impl<R: Unpin> AsyncWrite for Duplex<R> {
+    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Poll::Ready(if self.out.push_raw(buf) {
+            Ok(buf.len())
+        } else {
+            Err(io::ErrorKind::BrokenPipe.into())
+        })
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.out.finish();
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Write the queue to the socket until the connection closes. Frames go out as soon as they
+/// are queued, or, while the server batches, once per shared tick (replies at once always).
+async fn write_out<W: AsyncWrite + Unpin>(mut socket: W, out: Arc<OutQueue>, load: Arc<Load>) {
+    const KEEP_CAPACITY: usize = 1 << 20;
+    let mut bytes = Vec::with_capacity(16 * 1024);
+    let mut tick_due = false;
+    loop {
+        let batching = load.batching();
+        let Some(batch) = out.take(&mut bytes, !batching || tick_due) else {
+            tick_due = false;
+            if batching {
+                let tick = load.next_tick();
+                tokio::select! {
+                    biased;
+                    () = out.wait_for_frames() => {}
+                    () = tokio::time::sleep_until(tick) => tick_due = true,
+                }
+            } else {
+                out.wait_for_frames().await;
+            }
+            continue;
+        };
+        tick_due = false;
+        let written = socket.write_all(&bytes).await.is_ok() && socket.flush().await.is_ok();
+        load.count(batch.frames);
+        bytes.clear();
+        if bytes.capacity() > KEEP_CAPACITY {
+            bytes = Vec::with_capacity(16 * 1024);
+        }
+        out.wrote();
+        if !written {
+            out.finish();
+            return;
+        }
+        if batch.last {
+            let _ = socket.shutdown().await;
+            return;
+        }
+    }
+}
+
+/// Let the writer send what is queued, but not forever (a client that stopped reading).
+async fn finish_writer(out: &OutQueue, mut writer: JoinHandle<()>) {
+    out.finish();
+    if tokio::time::timeout(CLOSE_GRACE, &mut writer).await.is_err() {
+        writer.abort();
+    }
+}
+
+/// The frames to send for one text request.
+fn handle_text(cortex: &Arc<Cortex>, client: ClientId, text: &str) -> Vec<String> {
+    let req = match envelope::parse(text) {
+        Ok(r) => r,
+        Err(response) => return vec![response],
+    };
+    match dispatch(cortex, client, &req) {
+        Ok(reply) => {
+            let mut out = vec![envelope::result(&req.id, reply.result)];
+            out.extend(reply.after);
+            out
+        }
+        Err(RpcError::Call { code, message }) => vec![envelope::error(&req.id, code, &message)],
+        Err(e) => vec![envelope::error(&req.id, codes::INTERNAL_ERROR, &e.to_string())],
+    }
+}
+
+/// Serve one accepted (and, with TLS, decrypted) connection until it closes.
+pub(crate) async fn serve<S>(
+    cortex: Arc<Cortex>,
+    stream: S,
+    options: &ServerOptions,
+    peer: SocketAddr,
+    load: Arc<Load>,
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let allowed = options.allowed_origins.clone();
+    // The signature is tungstenite's callback type; its error is an HTTP response.
+    #[allow(clippy::result_large_err)]
+    let check_origin = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+        match req.headers().get("origin").map(|o| o.to_str().unwrap_or("?")) {
+            Some(origin) if !origin_allowed(origin, &allowed) => {
+                tracing::warn!("refused a connection from origin {origin} (allow it with allowed_origins)");
+                let body = format!(
+                    "origin {origin} refused: epocd serves apps on this machine only (web pages from other sites \
+                     must not drive it); allow it with --allow-origin"
+                );
+                let mut r = http::Response::new(Some(body));
+                *r.status_mut() = http::StatusCode::FORBIDDEN;
+                Err(r)
+            }
+            _ => Ok(resp),
+        }
+    };
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_MESSAGE_BYTES));
+    let (read, write) = tokio::io::split(stream);
+    let out = Arc::new(OutQueue::new(options.queue_frames.max(16)));
+    let writer = tokio::spawn(write_out(write, Arc::clone(&out), load));
+    let duplex = Duplex {
+        read,
+        out: Arc::clone(&out),
+    };
+    let mut ws =
+        match tokio_tungstenite::accept_hdr_async_with_config(duplex, check_origin, Some(config)).await {
+            Ok(ws) => ws,
+            Err(e) => {
+                tracing::debug!("WebSocket handshake with {peer} failed: {e}");
+                finish_writer(&out, writer).await;
+                return;
+            }
+        };
+    let client = cortex.register_client(Arc::new(WsOutbox(Arc::clone(&out))));
+    tracing::debug!("client {peer} connected");
+
+    loop {
+        let msg = tokio::select! {
+            msg = ws.next() => msg,
+            () = out.closed() => break,
+        };
+        let frames = match msg {
+            Some(Ok(Message::Text(text))) => {
+                let cortex = Arc::clone(&cortex);
+                let text = text.as_str().to_owned();
+                // Methods may touch devices (controlDevice connect): keep them off the reactor.
+                match tokio::task::spawn_blocking(move || handle_text(&cortex, client, &text)).await {
+                    Ok(frames) => frames,
+                    Err(_) => vec![envelope::error(
+                        &serde_json::Value::Null,
+                        codes::INTERNAL_ERROR,
+                        "internal error",
+                    )],
+                }
+            }
+            Some(Ok(Message::Binary(_))) => vec![envelope::error(
+                &serde_json::Value::Null,
+                codes::INVALID_REQUEST,
+                "invalid request: send JSON-RPC requests as text frames",
+            )],
+            Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+            Some(Ok(_)) => continue, // ping/pong are answered by tungstenite
+        };
+        for f in &frames {
+            out.push_reply(f);
+        }
+        out.wait_below(REPLY_BACKLOG_BYTES).await;
+    }
+    cortex.unregister_client(client);
+    tracing::debug!("client {peer} disconnected");
+    finish_writer(&out, writer).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cortex_session::Pace;
+    use tokio::io::AsyncReadExt;
+
+    fn batching_load() -> Arc<Load> {
+        let pace = Arc::new(Pace::new());
+        pace.set_batching(true);
+        Arc::new(Load::new(pace))
+    }
+
+    /// Read server frames until `n` have arrived: (opcode, payload).
+    async fn read_frames<R: AsyncRead + Unpin>(r: &mut R, n: usize) -> Vec<(u8, String)> {
+        let mut out = Vec::new();
+        while out.len() < n {
+            let mut head = [0u8; 2];
+            r.read_exact(&mut head).await.expect("frame header");
+            let len = match head[1] {
+                126 => usize::from(r.read_u16().await.expect("length")),
+                127 => usize::try_from(r.read_u64().await.expect("length")).expect("fits"),
+                n => usize::from(n),
+            };
+            let mut payload = vec![0; len];
+            r.read_exact(&mut payload).await.expect("payload");
+            out.push((head[0], String::from_utf8(payload).expect("utf-8")));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn the_writer_keeps_order_across_data_and_replies_and_closes_after_the_last_frame() {
+        let (mut client, server) = tokio::io::duplex(1 << 20);
+        let out = Arc::new(OutQueue::new(100));
+        let writer = tokio::spawn(write_out(server, Arc::clone(&out), batching_load()));
+        assert!(out.push_data(&["d", "1"]));
+        assert!(out.push_data(&["d2"]));
+        assert!(out.push_reply("r1"));
+        let got = tokio::time::timeout(Duration::from_secs(5), read_frames(&mut client, 3))
+            .await
+            .expect("a reply goes out without waiting, with the data queued before it");
+        assert_eq!(
+            got,
+            vec![
+                (0x81, "d1".to_owned()),
+                (0x81, "d2".to_owned()),
+                (0x81, "r1".to_owned())
+            ]
+        );
+        assert!(out.push_data(&["d3"]));
+        let got = tokio::time::timeout(Duration::from_secs(5), read_frames(&mut client, 1))
+            .await
+            .expect("batched data goes out on a tick");
+        assert_eq!(got, vec![(0x81, "d3".to_owned())]);
+
+        out.close(Some("bye"));
+        let got = read_frames(&mut client, 2).await;
+        assert_eq!(got, vec![(0x81, "bye".to_owned()), (0x88, String::new())]);
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).await.expect("end of stream");
+        assert!(rest.is_empty(), "nothing after the close frame");
+        tokio::time::timeout(Duration::from_secs(5), writer)
+            .await
+            .expect("the writer ends")
+            .expect("without panicking");
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_went_away_ends_the_writer_and_stops_the_reader() {
+        let (client, server) = tokio::io::duplex(64);
+        let out = Arc::new(OutQueue::new(100));
+        let writer = tokio::spawn(write_out(server, Arc::clone(&out), batching_load()));
+        drop(client);
+        assert!(out.push_reply("nobody reads this"));
+        tokio::time::timeout(Duration::from_secs(5), out.closed())
+            .await
+            .expect("the failed write closes the connection");
+        assert!(out.push_data(&["late"]), "late frames are dropped quietly");
+        tokio::time::timeout(Duration::from_secs(5), writer)
+            .await
+            .expect("the writer ends")
+            .expect("without panicking");
+    }
+}

@@ -1,0 +1,349 @@
+//! A connection's outgoing bytes: whole WebSocket frames appended by whichever thread has
+//! them (fan-out threads, the request path, tungstenite's own control frames) and written to
+//! the socket by the connection's writer task.
+//!
+//! One ordered byte buffer instead of a queue of messages: a data frame costs its copy and
+//! nothing else (no allocation, no queue node, no wake-up of the writer while batching), and
+//! everything queued since the last write leaves in a single `write`. Frames keep their order
+//! because each is appended whole under the buffer's lock.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+/// What the writer task is waiting for while it sleeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    /// It is running (or about to look again): nobody needs to wake it.
+    Nothing,
+    /// Any frame wakes it (frames are written at once).
+    AnyFrame,
+    /// Only an urgent frame wakes it (data waits for the batching tick).
+    Urgent,
+}
+
+struct State {
+    bytes: Vec<u8>,
+    /// Data frames in `bytes`, for the slow-client limit.
+    data_frames: usize,
+    /// Frames of any kind in `bytes`, for the load measurement.
+    frames: u64,
+    /// A reply or control frame is waiting: write without waiting for the tick.
+    urgent: bool,
+    waiting: Waiting,
+    /// No more frames: write what is queued, then close the connection.
+    closing: bool,
+}
+
+/// What the writer took out of the queue in one go.
+pub struct Batch {
+    /// Frames in the bytes (any kind).
+    pub frames: u64,
+    /// The connection is to be closed once these bytes are written.
+    pub last: bool,
+}
+
+/// The outgoing side of one connection.
+pub struct OutQueue {
+    state: Mutex<State>,
+    /// Wakes the writer (a permit is kept if it is not waiting yet).
+    wake_writer: Notify,
+    /// Told after every write, for request readers waiting for the backlog to drain.
+    drained: Notify,
+    /// Told once when the connection starts closing.
+    closed: Notify,
+    closing: AtomicBool,
+    limit_frames: usize,
+}
+
+/// Append the header of an unmasked, final WebSocket frame (RFC 6455 5.2; servers never mask).
+fn push_header(out: &mut Vec<u8>, opcode: u8, len: usize) {
+    out.push(0x80 | opcode);
+    if len < 126 {
+        out.push(len as u8);
+    } else if let Ok(short) = u16::try_from(len) {
+        out.push(126);
+        out.extend_from_slice(&short.to_be_bytes());
+    } else {
+        out.push(127);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+}
+
+const TEXT: u8 = 0x1;
+const CLOSE: u8 = 0x8;
+
+impl OutQueue {
+    /// An empty queue that holds at most `limit_frames` data frames.
+    pub fn new(limit_frames: usize) -> OutQueue {
+        OutQueue {
+            state: Mutex::new(State {
+                bytes: Vec::with_capacity(16 * 1024),
+                data_frames: 0,
+                frames: 0,
+                urgent: false,
+                waiting: Waiting::Nothing,
+                closing: false,
+            }),
+            wake_writer: Notify::new(),
+            drained: Notify::new(),
+            closed: Notify::new(),
+            closing: AtomicBool::new(false),
+            limit_frames: limit_frames.max(1),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the bytes half-framed in a way that
+        // matters more than losing the connection; keep serving.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queue a data text frame made of `parts`. False when the client has
+    /// `limit_frames` data frames waiting already: it is not reading.
+    pub fn push_data(&self, parts: &[&str]) -> bool {
+        let len = parts.iter().map(|p| p.len()).sum();
+        let mut st = self.lock();
+        if st.closing {
+            return true; // going away: its sessions are being closed, nothing to report
+        }
+        if st.data_frames >= self.limit_frames {
+            return false;
+        }
+        push_header(&mut st.bytes, TEXT, len);
+        for p in parts {
+            st.bytes.extend_from_slice(p.as_bytes());
+        }
+        st.data_frames += 1;
+        st.frames += 1;
+        let wake = st.waiting == Waiting::AnyFrame;
+        if wake {
+            st.waiting = Waiting::Nothing;
+        }
+        drop(st);
+        if wake {
+            self.wake_writer.notify_one();
+        }
+        true
+    }
+
+    /// Queue a reply (or a warning that must not wait): written at once, never refused.
+    pub fn push_reply(&self, text: &str) -> bool {
+        self.push_urgent(|bytes| {
+            push_header(bytes, TEXT, text.len());
+            bytes.extend_from_slice(text.as_bytes());
+        })
+    }
+
+    /// Queue bytes tungstenite wrote itself (handshake response, pong, close reply).
+    pub fn push_raw(&self, raw: &[u8]) -> bool {
+        self.push_urgent(|bytes| bytes.extend_from_slice(raw))
+    }
+
+    fn push_urgent(&self, append: impl FnOnce(&mut Vec<u8>)) -> bool {
+        let mut st = self.lock();
+        if st.closing {
+            return false;
+        }
+        append(&mut st.bytes);
+        st.frames += 1;
+        st.urgent = true;
+        let wake = st.waiting != Waiting::Nothing;
+        st.waiting = Waiting::Nothing;
+        drop(st);
+        if wake {
+            self.wake_writer.notify_one();
+        }
+        true
+    }
+
+    /// Send `last` (if given) and a close frame, then close the connection.
+    pub fn close(&self, last: Option<&str>) {
+        let mut st = self.lock();
+        if st.closing {
+            return;
+        }
+        if let Some(text) = last {
+            push_header(&mut st.bytes, TEXT, text.len());
+            st.bytes.extend_from_slice(text.as_bytes());
+            st.frames += 1;
+        }
+        push_header(&mut st.bytes, CLOSE, 0);
+        self.mark_closing(st);
+    }
+
+    /// Close without sending anything more than what is queued (the peer went away, or
+    /// tungstenite already sent its close frame).
+    pub fn finish(&self) {
+        let st = self.lock();
+        if !st.closing {
+            self.mark_closing(st);
+        }
+    }
+
+    fn mark_closing(&self, mut st: MutexGuard<'_, State>) {
+        st.closing = true;
+        st.waiting = Waiting::Nothing;
+        drop(st);
+        self.closing.store(true, Ordering::Release);
+        self.wake_writer.notify_one();
+        self.closed.notify_waiters();
+    }
+
+    /// Whether the connection is closing.
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the connection starts closing.
+    pub async fn closed(&self) {
+        loop {
+            let notified = self.closed.notified();
+            if self.is_closing() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Wait until fewer than `bytes` are queued (a client that sends requests without
+    /// reading the replies must not make the daemon buffer without bound).
+    pub async fn wait_below(&self, bytes: usize) {
+        loop {
+            let notified = self.drained.notified();
+            if self.lock().bytes.len() < bytes || self.is_closing() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Swap the queued bytes into `out` (which must be empty) if there is something to write
+    /// now: always for urgent frames and when closing, for data only if `data_now`. Otherwise
+    /// note what should wake the writer and return `None`.
+    pub fn take(&self, out: &mut Vec<u8>, data_now: bool) -> Option<Batch> {
+        let mut st = self.lock();
+        let due = st.urgent || st.closing || data_now;
+        if due && (!st.bytes.is_empty() || st.closing) {
+            std::mem::swap(&mut st.bytes, out);
+            let batch = Batch {
+                frames: st.frames,
+                last: st.closing,
+            };
+            st.frames = 0;
+            st.data_frames = 0;
+            st.urgent = false;
+            st.waiting = Waiting::Nothing;
+            return Some(batch);
+        }
+        st.waiting = if data_now {
+            Waiting::AnyFrame
+        } else {
+            Waiting::Urgent
+        };
+        None
+    }
+
+    /// Sleep until a producer wakes the writer (or a wake-up was already pending).
+    pub async fn wait_for_frames(&self) {
+        self.wake_writer.notified().await;
+    }
+
+    /// The writer finished writing a batch.
+    pub fn wrote(&self) {
+        self.drained.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Split a byte stream of unmasked server frames back into (opcode, payload).
+    fn frames(mut bytes: &[u8]) -> Vec<(u8, String)> {
+        let mut out = Vec::new();
+        while let [b0, b1, rest @ ..] = bytes {
+            assert_eq!(b0 & 0x80, 0x80, "FIN set");
+            assert_eq!(b1 & 0x80, 0, "server frames are not masked");
+            let (len, rest) = match b1 & 0x7f {
+                126 => (usize::from(u16::from_be_bytes([rest[0], rest[1]])), &rest[2..]),
+                127 => (
+                    usize::try_from(u64::from_be_bytes(rest[..8].try_into().unwrap())).unwrap(),
+                    &rest[8..],
+                ),
+                n => (usize::from(n), rest),
+            };
+            out.push((b0 & 0x0f, String::from_utf8(rest[..len].to_vec()).unwrap()));
+            bytes = &rest[len..];
+        }
+        assert!(bytes.is_empty(), "no trailing partial frame");
+        out
+    }
+
+    #[test]
+    fn frames_of_every_length_class_round_trip() {
+        let q = OutQueue::new(100);
+        let long = "x".repeat(70_000);
+        let medium = "y".repeat(300);
+        assert!(q.push_data(&["{\"a\":", "1", "}"]));
+        assert!(q.push_data(&[&medium]));
+        assert!(q.push_reply(&long));
+        let mut out = Vec::new();
+        let batch = q.take(&mut out, false).expect("a reply makes it due");
+        assert_eq!(batch.frames, 3);
+        assert!(!batch.last);
+        assert_eq!(
+            frames(&out),
+            vec![(TEXT, "{\"a\":1}".to_owned()), (TEXT, medium), (TEXT, long)]
+        );
+    }
+
+    #[test]
+    fn data_waits_for_the_tick_but_replies_do_not() {
+        let q = OutQueue::new(100);
+        let mut out = Vec::new();
+        assert!(q.push_data(&["d"]));
+        assert!(
+            q.take(&mut out, false).is_none(),
+            "data alone waits while batching"
+        );
+        assert!(q.take(&mut out, true).is_some(), "and goes when it is time");
+        out.clear();
+        assert!(q.take(&mut out, true).is_none(), "nothing left");
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_is_refused_data_not_replies() {
+        let q = OutQueue::new(3);
+        for _ in 0..3 {
+            assert!(q.push_data(&["d"]));
+        }
+        assert!(!q.push_data(&["d"]), "the fourth data frame is refused");
+        assert!(q.push_reply("r"), "replies are never refused");
+        let mut out = Vec::new();
+        q.take(&mut out, true).expect("due");
+        assert!(q.push_data(&["d"]), "room again once written");
+    }
+
+    #[test]
+    fn close_sends_the_last_words_then_a_close_frame() {
+        let q = OutQueue::new(10);
+        assert!(q.push_data(&["d"]));
+        q.close(Some("bye"));
+        assert!(q.is_closing());
+        assert!(q.push_data(&["late"]), "frames after closing are dropped quietly");
+        assert!(!q.push_reply("late"));
+        let mut out = Vec::new();
+        let batch = q.take(&mut out, false).expect("closing is always due");
+        assert!(batch.last);
+        assert_eq!(
+            frames(&out),
+            vec![
+                (TEXT, "d".to_owned()),
+                (TEXT, "bye".to_owned()),
+                (CLOSE, String::new())
+            ]
+        );
+    }
+}
