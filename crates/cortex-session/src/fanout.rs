@@ -260,8 +260,10 @@ impl Worker {
                     Next::Empty => break,
                 }
             }
-            if self.pace.batching() {
-                // Batched delivery: no wake-up per report; drain just before each tick.
+            let listened = self.subs.iter().any(|s| s.streams != 0);
+            if self.pace.batching() || !listened {
+                // Batched delivery, or nobody to deliver to (only the derived state, such as
+                // the battery, is kept current): no wake-up per report; drain on the grid.
                 if !quiet {
                     quiet = true;
                     self.wakeup.set_quiet(true);
@@ -292,6 +294,7 @@ impl Worker {
             return;
         }
         // EEG (and 14-bit battery packets, which carry EEG): update the derived state first.
+        let pow_wanted = self.subs.iter().any(|sub| sub.streams & Stream::Pow.bit() != 0);
         let (pow_due, dev_due) = {
             let Some(d) = self.derived.as_mut() else { return };
             d.eeg_seen += 1;
@@ -313,9 +316,10 @@ impl Worker {
             d.power.push(r.eeg_microvolts());
             d.since_dev += 1;
             d.since_pow += 1;
+            // The spectrum is only worth computing for someone.
             let pow_due = d.since_pow >= u32::from(rate) / band_power::POW_RATE_HZ && {
                 d.since_pow = 0;
-                d.power.compute(&mut d.pow)
+                pow_wanted && d.power.compute(&mut d.pow)
             };
             let dev_due = d.since_dev >= u32::from(rate / 2);
             if dev_due {

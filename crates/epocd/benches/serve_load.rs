@@ -143,7 +143,9 @@ fn main() {
     // `-- --tls` serves wss:// as the daemon does by default (the figures use plain ws://).
     let tls = std::env::args().any(|a| a == "--tls");
     let dir = std::env::temp_dir().join(format!("epocd-bench-{}", std::process::id()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_epocd"))
+    // EPOCD_BIN runs another build of the daemon (to compare two versions on one machine).
+    let daemon = std::env::var_os("EPOCD_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_epocd").into());
+    let mut child = Command::new(daemon)
         .args(["serve", "--virtual", "4"])
         .args(if tls { &[][..] } else { &["--no-tls"][..] })
         .args(["--listen", "127.0.0.1:0", "--no-hotplug", "--ble-scan", "0"])
