@@ -8,10 +8,11 @@
 //! does not flap, and replies to requests are never held back.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cortex_session::Pace;
+use cortex_session::pace::tick_for;
 use tokio::time::Instant;
 
 /// Frames per second (all connections) above which writes are batched.
@@ -20,12 +21,21 @@ pub const BATCH_ABOVE: f64 = 50_000.0;
 pub const BATCH_BELOW: f64 = 35_000.0;
 /// How often the load is measured.
 pub const MEASURE_EVERY: Duration = Duration::from_millis(500);
-pub use cortex_session::pace::TICK;
 
 /// The server-wide delivery load, shared by every connection's writer.
 pub struct Load {
     frames: AtomicU64,
+    connections: AtomicUsize,
     pace: Arc<Pace>,
+}
+
+/// Counts a connection while it is open.
+pub struct ConnectionGuard(Arc<Load>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Whether to batch, given the current mode and the measured frame rate.
@@ -42,8 +52,15 @@ impl Load {
     pub fn new(pace: Arc<Pace>) -> Load {
         Load {
             frames: AtomicU64::new(0),
+            connections: AtomicUsize::new(0),
             pace,
         }
+    }
+
+    /// A connection opened; it counts until the guard is dropped.
+    pub fn connected(self: &Arc<Self>) -> ConnectionGuard {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        ConnectionGuard(Arc::clone(self))
     }
 
     /// `n` frames were written.
@@ -61,12 +78,20 @@ impl Load {
         self.pace.batching()
     }
 
-    /// Record a measured rate; returns the new mode when it changed.
+    /// Record a measured rate; returns the new mode when it changed. The tick follows the
+    /// number of open connections.
     pub fn measured(&self, frames_per_sec: f64) -> Option<bool> {
         let was = self.batching();
         let now = next_mode(was, frames_per_sec);
+        self.pace
+            .set_tick(tick_for(self.connections.load(Ordering::Relaxed)));
         self.pace.set_batching(now);
         (now != was).then_some(now)
+    }
+
+    /// The current batching tick.
+    pub fn tick(&self) -> Duration {
+        self.pace.tick()
     }
 
     /// The next tick after now, on the grid every connection shares.
@@ -88,9 +113,17 @@ mod tests {
         assert!(next_mode(false, 60_000.0));
         assert!(next_mode(true, 40_000.0), "between the thresholds: stay batched");
         assert!(!next_mode(true, 30_000.0));
-        let load = Load::new(Arc::new(Pace::new()));
+        let load = Arc::new(Load::new(Arc::new(Pace::new())));
+        let guards: Vec<ConnectionGuard> = (0..64).map(|_| load.connected()).collect();
         assert_eq!(load.measured(80_000.0), Some(true));
+        assert_eq!(
+            load.tick(),
+            Duration::from_millis(32),
+            "64 connections: a 32 ms tick"
+        );
+        drop(guards);
         assert_eq!(load.measured(45_000.0), None);
         assert_eq!(load.measured(10_000.0), Some(false));
+        assert_eq!(load.tick(), cortex_session::pace::MIN_TICK, "no connections left");
     }
 }

@@ -183,6 +183,7 @@ pub(crate) async fn serve<S>(
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES));
+    let _counted = load.connected();
     let (read, write) = tokio::io::split(stream);
     let out = Arc::new(OutQueue::new(options.queue_frames.max(16)));
     let writer = tokio::spawn(write_out(write, Arc::clone(&out), load));

@@ -115,7 +115,7 @@ async fn measure_load(load: Arc<Load>) {
         match load.measured(rate) {
             Some(true) => tracing::info!(
                 "{rate:.0} frames/s to clients: writing in batches every {} ms",
-                crate::batching::TICK.as_millis()
+                load.tick().as_millis()
             ),
             Some(false) => tracing::info!("{rate:.0} frames/s to clients: writing each frame at once again"),
             None => {}
