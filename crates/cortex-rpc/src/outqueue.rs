@@ -7,7 +7,6 @@
 //! everything queued since the last write leaves in a single `write`. Frames keep their order
 //! because each is appended whole under the buffer's lock.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::Notify;
@@ -53,7 +52,6 @@ pub struct OutQueue {
     drained: Notify,
     /// Told once when the connection starts closing.
     closed: Notify,
-    closing: AtomicBool,
     limit_frames: usize,
 }
 
@@ -69,6 +67,12 @@ fn push_header(out: &mut Vec<u8>, opcode: u8, len: usize) {
         out.push(127);
         out.extend_from_slice(&(len as u64).to_be_bytes());
     }
+}
+
+/// Append `text` as one text frame.
+fn push_text(out: &mut Vec<u8>, text: &str) {
+    push_header(out, TEXT, text.len());
+    out.extend_from_slice(text.as_bytes());
 }
 
 const TEXT: u8 = 0x1;
@@ -89,7 +93,6 @@ impl OutQueue {
             wake_writer: Notify::new(),
             drained: Notify::new(),
             closed: Notify::new(),
-            closing: AtomicBool::new(false),
             limit_frames: limit_frames.max(1),
         }
     }
@@ -130,10 +133,7 @@ impl OutQueue {
 
     /// Queue a reply (or a warning that must not wait): written at once, never refused.
     pub fn push_reply(&self, text: &str) -> bool {
-        self.push_urgent(|bytes| {
-            push_header(bytes, TEXT, text.len());
-            bytes.extend_from_slice(text.as_bytes());
-        })
+        self.push_urgent(|bytes| push_text(bytes, text))
     }
 
     /// Queue bytes tungstenite wrote itself (handshake response, pong, close reply).
@@ -165,8 +165,7 @@ impl OutQueue {
             return;
         }
         if let Some(text) = last {
-            push_header(&mut st.bytes, TEXT, text.len());
-            st.bytes.extend_from_slice(text.as_bytes());
+            push_text(&mut st.bytes, text);
             st.frames += 1;
         }
         push_header(&mut st.bytes, CLOSE, 0);
@@ -186,14 +185,13 @@ impl OutQueue {
         st.closing = true;
         st.waiting = Waiting::Nothing;
         drop(st);
-        self.closing.store(true, Ordering::Release);
         self.wake_writer.notify_one();
         self.closed.notify_waiters();
     }
 
     /// Whether the connection is closing.
     pub fn is_closing(&self) -> bool {
-        self.closing.load(Ordering::Acquire)
+        self.lock().closing
     }
 
     /// Resolves once the connection starts closing.
@@ -212,7 +210,11 @@ impl OutQueue {
     pub async fn wait_below(&self, bytes: usize) {
         loop {
             let notified = self.drained.notified();
-            if self.lock().bytes.len() < bytes || self.is_closing() {
+            let drained = {
+                let st = self.lock();
+                st.bytes.len() < bytes || st.closing
+            };
+            if drained {
                 return;
             }
             notified.await;

@@ -12,6 +12,7 @@ use epoc_driver::{Acquisition, AcquisitionConfig, Connection, EventKind, Headset
 use epoc_protocol::{Model, Serial};
 use serde_json::{Value, json};
 
+mod order;
 mod records;
 mod subjects;
 
@@ -231,24 +232,13 @@ impl Cortex {
     pub fn unregister_client(&self, client: ClientId) {
         let mut st = lock(&self.state);
         st.clients.remove(&client);
-        let ids: Vec<String> = st
-            .sessions
-            .iter()
-            .filter(|s| s.client == client)
-            .map(|s| s.id.clone())
-            .collect();
-        for id in ids {
-            close_session(&mut st, &id, None);
-        }
+        close_sessions_where(&mut st, |s| s.client == client, None);
     }
 
     /// Close every session (with warnings) and stop every headset: orderly shutdown.
     pub fn shutdown(&self) {
         let mut st = lock(&self.state);
-        let ids: Vec<String> = st.sessions.iter().map(|s| s.id.clone()).collect();
-        for id in ids {
-            close_session(&mut st, &id, Some("epocd is shutting down"));
-        }
+        close_sessions_where(&mut st, |_| true, Some("epocd is shutting down"));
         for h in &mut st.headsets {
             h.link = None;
         }
@@ -782,14 +772,19 @@ fn close_session(st: &mut State, id: &str, reason: Option<&str>) -> Option<Value
 }
 
 fn close_headset_sessions(st: &mut State, headset: &str, reason: &str) {
+    close_sessions_where(st, |s| s.headset_id == headset, Some(reason));
+}
+
+/// Close every session `which` picks (their ids first: closing changes the sessions).
+fn close_sessions_where(st: &mut State, which: impl Fn(&Session) -> bool, reason: Option<&str>) {
     let ids: Vec<String> = st
         .sessions
         .iter()
-        .filter(|s| s.headset_id == headset)
+        .filter(|s| which(s))
         .map(|s| s.id.clone())
         .collect();
     for id in ids {
-        close_session(st, &id, Some(reason));
+        close_session(st, &id, reason);
     }
 }
 

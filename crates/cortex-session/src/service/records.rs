@@ -15,6 +15,7 @@ use cortex_record::{
 };
 use serde_json::{Map, Value, json};
 
+use super::order::order_keys;
 use super::{ClientId, Cortex, OPEN_LICENSE_ID, SessionStatus, State, lock};
 use crate::time::unix_now;
 use crate::{SessionError, warning};
@@ -375,31 +376,10 @@ fn matches_query(r: &RecordMeta, app: &str, q: &Map<String, Value>) -> Result<bo
 }
 
 fn order(records: &mut [RecordMeta], order_by: &[Value]) -> Result<(), SessionError> {
-    let mut keys: Vec<(String, bool)> = Vec::new();
-    for o in order_by {
-        let obj = o.as_object().filter(|m| m.len() == 1).ok_or_else(|| {
-            SessionError::InvalidParams(
-                "orderBy must be an array of {\"field\": \"ASC\"|\"DESC\"} objects".into(),
-            )
-        })?;
-        for (field, dir) in obj {
-            let desc = match dir.as_str() {
-                Some("ASC") => false,
-                Some("DESC") => true,
-                _ => {
-                    return Err(SessionError::InvalidParams(format!(
-                        "orderBy.{field} must be \"ASC\" or \"DESC\""
-                    )));
-                }
-            };
-            if !["startDatetime", "endDatetime", "title", "description", "uuid"].contains(&field.as_str()) {
-                return Err(SessionError::InvalidParams(format!(
-                    "cannot order by {field:?}: use startDatetime, endDatetime, title, description or uuid"
-                )));
-            }
-            keys.push((field.clone(), desc));
-        }
-    }
+    let keys = order_keys(
+        order_by,
+        &["startDatetime", "endDatetime", "title", "description", "uuid"],
+    )?;
     records.sort_by(|a, b| {
         for (field, desc) in &keys {
             let ord = match field.as_str() {

@@ -3,6 +3,7 @@
 use cortex_record::{RecordError, Store, Subject};
 use serde_json::{Map, Value, json};
 
+use super::order::order_keys;
 use super::{Cortex, State, lock};
 use crate::SessionError;
 
@@ -201,21 +202,9 @@ impl Cortex {
                 found.push(s);
             }
         }
-        for o in order_by.iter().rev() {
-            let Some((field, dir)) = o.as_object().and_then(|m| m.iter().next()) else {
-                return Err(SessionError::InvalidParams(
-                    "orderBy must be an array of {\"field\": \"ASC\"|\"DESC\"} objects".into(),
-                ));
-            };
-            let desc = match dir.as_str() {
-                Some("ASC") => false,
-                Some("DESC") => true,
-                _ => {
-                    return Err(SessionError::InvalidParams(format!(
-                        "orderBy.{field} must be \"ASC\" or \"DESC\""
-                    )));
-                }
-            };
+        let keys = order_keys(order_by, &["subjectName", "dateOfBirth", "sex", "countryCode"])?;
+        // Stable sorts from the least to the most important key.
+        for (field, desc) in keys.into_iter().rev() {
             let key = |s: &Subject| -> String {
                 match field.as_str() {
                     "dateOfBirth" => s.date_of_birth.clone(),
@@ -224,11 +213,6 @@ impl Cortex {
                     _ => s.name.clone(),
                 }
             };
-            if !["subjectName", "dateOfBirth", "sex", "countryCode"].contains(&field.as_str()) {
-                return Err(SessionError::InvalidParams(format!(
-                    "cannot order by {field:?}: use subjectName, dateOfBirth, sex or countryCode"
-                )));
-            }
             found.sort_by(|a, b| {
                 let o = key(a).cmp(&key(b));
                 if desc { o.reverse() } else { o }
