@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use cortex_record::store::{RecordMeta, RecordState};
 use cortex_record::writer::RecordWriter;
 use cortex_record::{CsvVersion, EdfFormat, ExportFormat, ExportRequest, StreamTypes, export_record};
-use epoc_driver::Sample;
 use epoc_protocol::{EEG_CHANNELS, Mode, Report, ReportKind};
+use epoc_sample::Sample;
 
 fn samples(seconds: usize) -> Vec<Sample> {
     let mut out = Vec::with_capacity(seconds * 320);
@@ -158,7 +158,8 @@ fn main() {
                 folder: out.path().to_path_buf(),
             };
             let start = Instant::now();
-            let files = export_record(&meta, &[], &record_dir, &req, &mut |_| {}).expect("export");
+            let files = export_record(&meta, &[], &record_dir, &req, &serde_json::json!({}), &mut |_| {})
+                .expect("export");
             runs.push(start.elapsed().as_secs_f64());
             bytes = files
                 .iter()

@@ -1,6 +1,7 @@
 //! Append-only, checksummed block files: how a record's samples reach the disk.
 //!
-//! A file is an 8-byte magic followed by blocks. Each block is
+//! A file is an 8-byte magic, `EPOCDBK` and one ASCII digit (the payload's encoding
+//! version, e.g. `epoc_sample::ENCODING_VERSION`), followed by blocks. Each block is
 //! `magic u32 | payload length u32 | sequence u64 | payload | CRC-32 u32` (little-endian; the
 //! CRC covers sequence and payload). After a crash (kill -9, power loss) the file may end
 //! inside a block or with unwritten pages: readers keep every block up to the first one that
@@ -14,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-const FILE_MAGIC: &[u8; 8] = b"EPOCDBK1";
+/// The file magic without its last byte, the payload version digit.
+const MAGIC_PREFIX: &[u8; 7] = b"EPOCDBK";
+const MAGIC_LEN: usize = 8;
 const BLOCK_MAGIC: u32 = 0x4B4C_4231; // "1BLK"
 const BLOCK_OVERHEAD: usize = 4 + 4 + 8 + 4;
 /// Largest payload a block may carry (a sanity bound when reading damaged files).
@@ -34,6 +37,19 @@ pub enum BlockError {
     /// Not a block file at all (never recovered automatically: it may be someone's data).
     #[error("{0}: not an epocd block file")]
     NotABlockFile(PathBuf),
+    /// A payload version this epocd does not know (a newer epocd wrote it), or appending
+    /// one version to a file of another.
+    #[error(
+        "{path}: payload version {found} (this epocd reads version {expected}): use the epocd that wrote it, or a newer one"
+    )]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u8,
+        /// The version wanted.
+        expected: u8,
+    },
     /// A payload over [`MAX_PAYLOAD`].
     #[error("block payload of {0} bytes is over the limit")]
     TooLarge(usize),
@@ -91,6 +107,8 @@ pub struct BlockCursor {
     eof: bool,
     /// The first incomplete or damaged block was met: nothing after it is returned.
     stopped: bool,
+    /// The payload version of the file's magic (`None` for a file cut inside its magic).
+    version: Option<u8>,
 }
 
 /// Bytes read from the file at a time.
@@ -109,19 +127,31 @@ impl BlockCursor {
             base: 0,
             eof: false,
             stopped: false,
+            version: None,
         };
-        if !c.fill(FILE_MAGIC.len())? {
-            if FILE_MAGIC.starts_with(&c.buf[..c.end]) {
+        if !c.fill(MAGIC_LEN)? {
+            if c.end <= MAGIC_PREFIX.len() && MAGIC_PREFIX.starts_with(&c.buf[..c.end])
+                || c.end == MAGIC_PREFIX.len() + 1 && c.buf[..c.end].starts_with(MAGIC_PREFIX)
+            {
                 c.stopped = true;
                 return Ok(c);
             }
             return Err(BlockError::NotABlockFile(path.to_path_buf()));
         }
-        if &c.buf[..FILE_MAGIC.len()] != FILE_MAGIC {
-            return Err(BlockError::NotABlockFile(path.to_path_buf()));
+        match c.buf[..MAGIC_LEN].split_last() {
+            Some((&digit, prefix)) if prefix == MAGIC_PREFIX && digit.is_ascii_digit() && digit != b'0' => {
+                c.version = Some(digit - b'0');
+            }
+            _ => return Err(BlockError::NotABlockFile(path.to_path_buf())),
         }
-        c.start = FILE_MAGIC.len();
+        c.start = MAGIC_LEN;
         Ok(c)
+    }
+
+    /// The payload version named by the file's magic; `None` for a file cut inside its magic
+    /// (it holds no blocks).
+    pub fn version(&self) -> Option<u8> {
+        self.version
     }
 
     /// Make at least `n` unread bytes available; false if the file ends first.
@@ -198,11 +228,20 @@ pub struct BlockWriter {
 }
 
 impl BlockWriter {
-    /// Open `path` for appending: create it, or recover it (cut a damaged tail, continue the
-    /// sequence). Returns the writer and what recovery found.
-    pub fn open(path: &Path) -> Result<(BlockWriter, Scan), BlockError> {
+    /// Open `path` for appending payloads of `version` (1..=9): create it, or recover it (cut
+    /// a damaged tail, continue the sequence). A file of another version is refused. Returns
+    /// the writer and what recovery found.
+    pub fn open(path: &Path, version: u8) -> Result<(BlockWriter, Scan), BlockError> {
         let exists = path.exists();
         let scan = if exists {
+            let found = BlockCursor::open(path)?.version();
+            if let Some(found) = found.filter(|f| *f != version) {
+                return Err(BlockError::Version {
+                    path: path.to_path_buf(),
+                    found,
+                    expected: version,
+                });
+            }
             scan(path)?
         } else {
             Scan {
@@ -220,7 +259,10 @@ impl BlockWriter {
             .map_err(io(path))?;
         if scan.valid_len == 0 {
             file.set_len(0).map_err(io(path))?;
-            file.write_all(FILE_MAGIC).map_err(io(path))?;
+            let mut magic = [0u8; MAGIC_LEN];
+            magic[..MAGIC_PREFIX.len()].copy_from_slice(MAGIC_PREFIX);
+            magic[MAGIC_PREFIX.len()] = b'0' + version.clamp(1, 9);
+            file.write_all(&magic).map_err(io(path))?;
             file.sync_all().map_err(io(path))?;
         } else if scan.damaged_tail > 0 {
             file.set_len(scan.valid_len).map_err(io(path))?;
@@ -285,14 +327,14 @@ mod tests {
     fn blocks_round_trip_and_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("eeg.blk");
-        let (mut w, scan0) = BlockWriter::open(&path).unwrap();
+        let (mut w, scan0) = BlockWriter::open(&path, 1).unwrap();
         assert!(scan0.blocks.is_empty());
         for i in 0..100 {
             assert_eq!(w.append(&payload(i)).unwrap(), i);
         }
         w.sync().unwrap();
         drop(w);
-        let (mut w, s) = BlockWriter::open(&path).unwrap();
+        let (mut w, s) = BlockWriter::open(&path, 1).unwrap();
         assert_eq!(s.blocks.len(), 100);
         assert_eq!(s.damaged_tail, 0);
         assert_eq!(w.append(b"more").unwrap(), 100, "the sequence continues");
@@ -306,7 +348,7 @@ mod tests {
     fn blocks_larger_than_the_read_buffer_and_many_buffers_of_blocks_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.blk");
-        let (mut w, _) = BlockWriter::open(&path).unwrap();
+        let (mut w, _) = BlockWriter::open(&path, 1).unwrap();
         let big: Vec<u8> = (0..READ_CHUNK * 3 + 17).map(|i| (i * 7) as u8).collect();
         w.append(&payload(1)).unwrap();
         w.append(&big).unwrap();
@@ -328,7 +370,7 @@ mod tests {
     fn a_torn_tail_at_every_byte_keeps_all_complete_blocks() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.blk");
-        let (mut w, _) = BlockWriter::open(&path).unwrap();
+        let (mut w, _) = BlockWriter::open(&path, 1).unwrap();
         let mut ends = vec![8u64];
         for i in 0..5 {
             w.append(&payload(i)).unwrap();
@@ -346,7 +388,7 @@ mod tests {
             let s = scan(&path).unwrap();
             assert_eq!(s.blocks.len(), complete, "cut at {cut}");
             // Reopening cuts the torn tail and appends after the last complete block.
-            let (mut w, _) = BlockWriter::open(&path).unwrap();
+            let (mut w, _) = BlockWriter::open(&path, 1).unwrap();
             w.append(b"after").unwrap();
             w.sync().unwrap();
             let s = scan(&path).unwrap();
@@ -360,7 +402,7 @@ mod tests {
     fn a_damaged_block_is_never_returned() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b.blk");
-        let (mut w, _) = BlockWriter::open(&path).unwrap();
+        let (mut w, _) = BlockWriter::open(&path, 1).unwrap();
         for i in 0..10 {
             w.append(&payload(i)).unwrap();
         }
@@ -375,8 +417,42 @@ mod tests {
         std::fs::write(&path, b"not a block file at all").unwrap();
         assert!(matches!(scan(&path), Err(BlockError::NotABlockFile(_))));
         assert!(
-            matches!(BlockWriter::open(&path), Err(BlockError::NotABlockFile(_))),
+            matches!(BlockWriter::open(&path, 1), Err(BlockError::NotABlockFile(_))),
             "someone's data is not truncated"
+        );
+    }
+
+    #[test]
+    fn the_magic_carries_the_payload_version_and_versions_are_never_mixed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.blk");
+        let (mut w, _) = BlockWriter::open(&path, 3).unwrap();
+        w.append(b"three").unwrap();
+        w.sync().unwrap();
+        drop(w);
+        assert_eq!(&std::fs::read(&path).unwrap()[..8], b"EPOCDBK3");
+        assert_eq!(BlockCursor::open(&path).unwrap().version(), Some(3));
+        match BlockWriter::open(&path, 1) {
+            Err(BlockError::Version {
+                found: 3,
+                expected: 1,
+                ..
+            }) => {}
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("a version-3 file must not get version-1 blocks"),
+        }
+        assert_eq!(
+            scan(&path).unwrap().blocks.len(),
+            1,
+            "the refused open changed nothing"
+        );
+        std::fs::write(&path, b"EPOCDBK0").unwrap();
+        assert!(matches!(scan(&path), Err(BlockError::NotABlockFile(_))));
+        std::fs::write(&path, b"EPOCDBK").unwrap();
+        assert_eq!(
+            BlockCursor::open(&path).unwrap().version(),
+            None,
+            "cut inside the magic: empty"
         );
     }
 }

@@ -1,6 +1,6 @@
 //! Records for epocd: the durable store (metadata in SQLite, samples in append-only
 //! checksummed block files), the record writer thread, recovery after a crash, and export to
-//! CSV, EDF, EDF+ and BDF+. No sockets and no JSON-RPC: `cortex-session` drives it.
+//! CSV, EDF, EDF+ and BDF+. No sockets and no JSON-RPC: `cortex-service` drives it.
 
 pub mod blocks;
 pub mod edf;

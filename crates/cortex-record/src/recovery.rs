@@ -40,7 +40,7 @@ pub fn recover_open_records(store: &Store, records_root: &Path) -> Result<Vec<Re
             let path = dir.join(name);
             if path.exists() {
                 // Opening for append cuts a torn tail; the writer is dropped at once.
-                BlockWriter::open(&path)?;
+                BlockWriter::open(&path, epoc_sample::ENCODING_VERSION)?;
             }
         }
         let data = if dir.exists() {

@@ -2,7 +2,7 @@
 //! record's block files (`eeg.blk`, `mot.blk`), fsyncing at most one second apart.
 //!
 //! It never blocks the acquisition thread (it only reads the ring). A block holds the samples
-//! of up to ~0.25 s, packed as the ring packs them (7 words each), so after a crash everything
+//! of up to ~0.25 s, in the on-disk sample encoding (`epoc_sample::to_disk`, its version in the file magic), so after a crash everything
 //! up to the last complete block is readable. A writer that falls a whole ring lap behind, or
 //! a full disk, stops the record with an error the caller hears about; what was written stays.
 
@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use epoc_driver::Sample;
 use epoc_protocol::ReportKind;
-use sample_ring::{Next, Reader, RingItem};
+use epoc_sample::{ENCODED_LEN, ENCODING_VERSION, Sample};
+use sample_ring::{Next, Reader};
 
 use crate::blocks::{self, BlockError, BlockWriter};
 
@@ -24,7 +24,6 @@ const SAMPLES_PER_BLOCK: usize = 64;
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// Longest time before written samples reach the OS (what killing the process can cost).
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
-const WORDS: usize = <Sample as RingItem>::WORDS;
 
 /// Why a record stopped by itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,18 +59,14 @@ struct StreamFile {
 impl StreamFile {
     fn open(path: &Path) -> Result<Self, BlockError> {
         Ok(StreamFile {
-            writer: BlockWriter::open(path)?.0,
-            pending: Vec::with_capacity(SAMPLES_PER_BLOCK * WORDS * 8),
+            writer: BlockWriter::open(path, ENCODING_VERSION)?.0,
+            pending: Vec::with_capacity(SAMPLES_PER_BLOCK * ENCODED_LEN),
             count: 0,
         })
     }
 
     fn push(&mut self, s: &Sample) -> Result<(), BlockError> {
-        let mut words = [0u64; WORDS];
-        s.to_words(&mut words);
-        for w in words {
-            self.pending.extend_from_slice(&w.to_le_bytes());
-        }
+        epoc_sample::to_disk(s, &mut self.pending);
         self.count += 1;
         if self.count >= SAMPLES_PER_BLOCK {
             self.seal()?;
@@ -241,10 +236,18 @@ impl SampleCursor {
                 });
             }
         };
+        let blocks = blocks::BlockCursor::open(path)?;
+        if let Some(found) = blocks.version().filter(|v| *v != ENCODING_VERSION) {
+            return Err(BlockError::Version {
+                path: path.to_path_buf(),
+                found,
+                expected: ENCODING_VERSION,
+            });
+        }
         Ok(Some(SampleCursor {
-            blocks: blocks::BlockCursor::open(path)?,
+            blocks,
             payload: 0..0,
-            estimated: usize::try_from(len).unwrap_or(usize::MAX) / (WORDS * 8),
+            estimated: usize::try_from(len).unwrap_or(usize::MAX) / ENCODED_LEN,
         }))
     }
 
@@ -258,22 +261,17 @@ impl Iterator for SampleCursor {
     type Item = Result<Sample, BlockError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        const BYTES: usize = WORDS * 8;
-        while self.payload.len() < BYTES {
+        while self.payload.len() < ENCODED_LEN {
             match self.blocks.next_payload() {
                 Ok(Some((_, range))) => self.payload = range,
                 Ok(None) => return None,
                 Err(e) => return Some(Err(e)),
             }
         }
-        let bytes = &self.blocks.buffer()[self.payload.start..self.payload.start + BYTES];
-        let mut words = [0u64; WORDS];
-        for (w, b) in words.iter_mut().zip(bytes.chunks_exact(8)) {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(b);
-            *w = u64::from_le_bytes(a);
-        }
-        self.payload.start += BYTES;
-        Some(Ok(Sample::from_words(&words)))
+        let at = self.payload.start;
+        let mut bytes = [0u8; ENCODED_LEN];
+        bytes.copy_from_slice(&self.blocks.buffer()[at..at + ENCODED_LEN]);
+        self.payload.start += ENCODED_LEN;
+        Some(Ok(epoc_sample::from_disk(&bytes)))
     }
 }

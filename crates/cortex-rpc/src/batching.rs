@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use cortex_session::Pace;
-use cortex_session::pace::tick_for;
+use cortex_stream::Pace;
+use cortex_stream::pace::tick_for;
 use tokio::time::Instant;
 
 /// Frames per second (all connections) above which writes are batched.
@@ -124,6 +124,6 @@ mod tests {
         drop(guards);
         assert_eq!(load.measured(45_000.0), None);
         assert_eq!(load.measured(10_000.0), Some(false));
-        assert_eq!(load.tick(), cortex_session::pace::MIN_TICK, "no connections left");
+        assert_eq!(load.tick(), cortex_stream::pace::MIN_TICK, "no connections left");
     }
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use cortex_session::{ClientId, Cortex, Outbox};
+use cortex_service::{ClientId, Cortex};
+use cortex_stream::Outbox;
 use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::task::JoinHandle;
@@ -24,10 +25,11 @@ use tokio_tungstenite::tungstenite::http;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::batching::Load;
-use crate::dispatch::dispatch;
+use crate::dispatch::{Answer, dispatch};
+use crate::envelope;
 use crate::outqueue::OutQueue;
 use crate::server::{ServerOptions, origin_allowed};
-use crate::{RpcError, codes, envelope};
+use cortex_api::codes::error as codes;
 
 /// Largest request frame accepted (Cortex requests are a few hundred bytes).
 pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
@@ -135,20 +137,21 @@ async fn finish_writer(out: &OutQueue, mut writer: JoinHandle<()>) {
     }
 }
 
-/// The frames to send for one text request.
-fn handle_text(cortex: &Arc<Cortex>, client: ClientId, text: &str) -> Vec<String> {
-    let req = match envelope::parse(text) {
-        Ok(r) => r,
-        Err(response) => return vec![response],
-    };
-    match dispatch(cortex, client, &req) {
-        Ok(reply) => {
-            let mut out = vec![envelope::result(&req.id, reply.result)];
-            out.extend(reply.after);
-            out
-        }
-        Err(RpcError::Call { code, message }) => vec![envelope::error(&req.id, code, &message)],
-        Err(e) => vec![envelope::error(&req.id, codes::INTERNAL_ERROR, &e.to_string())],
+/// What to send for one text request.
+fn handle_text(cortex: &Arc<Cortex>, client: ClientId, text: &str) -> Answer {
+    match envelope::parse(text) {
+        Ok(req) => dispatch(cortex, client, &req),
+        Err(response) => Answer {
+            frames: vec![response],
+            then: None,
+        },
+    }
+}
+
+fn answer(frame: String) -> Answer {
+    Answer {
+        frames: vec![frame],
+        then: None,
     }
 }
 
@@ -208,30 +211,35 @@ pub(crate) async fn serve<S>(
             msg = ws.next() => msg,
             () = out.closed() => break,
         };
-        let frames = match msg {
+        let answer = match msg {
             Some(Ok(Message::Text(text))) => {
                 let cortex = Arc::clone(&cortex);
                 let text = text.as_str().to_owned();
                 // Methods may touch devices (controlDevice connect): keep them off the reactor.
                 match tokio::task::spawn_blocking(move || handle_text(&cortex, client, &text)).await {
-                    Ok(frames) => frames,
-                    Err(_) => vec![envelope::error(
+                    Ok(answer) => answer,
+                    Err(_) => self::answer(envelope::error(
                         &serde_json::Value::Null,
                         codes::INTERNAL_ERROR,
                         "internal error",
-                    )],
+                    )),
                 }
             }
-            Some(Ok(Message::Binary(_))) => vec![envelope::error(
+            Some(Ok(Message::Binary(_))) => self::answer(envelope::error(
                 &serde_json::Value::Null,
                 codes::INVALID_REQUEST,
                 "invalid request: send JSON-RPC requests as text frames",
-            )],
+            )),
             Some(Ok(Message::Close(_)) | Err(_)) | None => break,
             Some(Ok(_)) => continue, // ping/pong are answered by tungstenite
         };
-        for f in &frames {
+        for f in &answer.frames {
             out.push_reply(f);
+        }
+        // Only now may the method's follow-up run: a subscription's first sample comes
+        // after its reply.
+        if let Some(then) = answer.then {
+            then();
         }
         out.wait_below(REPLY_BACKLOG_BYTES).await;
     }
@@ -243,7 +251,7 @@ pub(crate) async fn serve<S>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cortex_session::Pace;
+    use cortex_stream::Pace;
     use tokio::io::AsyncReadExt;
 
     fn batching_load() -> Arc<Load> {

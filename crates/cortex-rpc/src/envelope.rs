@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::codes;
+use cortex_api::codes::error as codes;
 
 /// A request that passed the envelope checks.
 #[derive(Debug, Clone, PartialEq)]

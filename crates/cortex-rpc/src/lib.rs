@@ -1,15 +1,14 @@
-//! The JSON-RPC 2.0 / WebSocket shell of epocd's Cortex API: the envelope rules, parameter
-//! checks, method dispatch to `cortex-session`, the Cortex error-code table, TLS with a
-//! locally generated CA, and the server with per-client bounded queues.
+//! The JSON-RPC 2.0 / WebSocket shell of epocd's Cortex API: the envelope rules, dispatch
+//! into the service's method table (`cortex-service`), TLS with a locally generated CA, and
+//! the server with one ordered, bounded byte queue per connection. No method logic lives
+//! here.
 
 mod batching;
-pub mod codes;
 mod connection;
 mod dispatch;
 pub mod envelope;
 mod error;
 mod outqueue;
-mod params;
 pub mod server;
 pub mod tls;
 

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use cortex_session::Cortex;
+use cortex_service::Cortex;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::RpcError;

@@ -18,8 +18,8 @@ use sample_ring::{RingHandle, Writer, ring};
 use crate::DriverError;
 use crate::clock::StreamClock;
 use crate::event::{EventKind, HeadsetEvent, headset_id};
-use crate::sample::Sample;
 use crate::source::{Identity, Source};
+use epoc_sample::Sample;
 
 /// Reports collected before trial decryption (one-sixth of a second of EPOC+ traffic).
 pub const DETECT_WINDOW: usize = 64;
@@ -241,11 +241,11 @@ impl Drop for Acquisition {
 
 /// The published mode: 0 until detection, else the packed mode with bit 7 set.
 fn encode_mode(m: Mode) -> u8 {
-    0x80 | crate::sample::pack_mode(m)
+    0x80 | epoc_sample::pack_mode(m)
 }
 
 fn decode_mode(b: u8) -> Option<Mode> {
-    (b & 0x80 != 0).then(|| crate::sample::unpack_mode(b))
+    (b & 0x80 != 0).then(|| epoc_sample::unpack_mode(b))
 }
 
 fn unix_now() -> f64 {

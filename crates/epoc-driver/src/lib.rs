@@ -17,13 +17,12 @@ pub mod event;
 pub mod hid;
 mod pacing;
 pub mod replay;
-mod sample;
 pub mod source;
 pub mod virtual_headset;
 
 pub use acquisition::{Acquisition, AcquisitionConfig, AcquisitionStats, DETECT_WINDOW, LinkState, Wakeup};
 pub use clock::StreamClock;
+pub use epoc_sample::Sample;
 pub use error::DriverError;
 pub use event::{EventKind, HeadsetEvent, headset_id};
-pub use sample::Sample;
 pub use source::{Connection, Identity, Source};

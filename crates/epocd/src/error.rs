@@ -29,7 +29,7 @@ pub enum CliError {
     Rpc(#[from] cortex_rpc::RpcError),
     /// The Cortex service could not start or add a headset.
     #[error(transparent)]
-    Session(#[from] cortex_session::SessionError),
+    Session(#[from] cortex_service::ServiceError),
     /// An EDF file could not be written.
     #[error(transparent)]
     Edf(#[from] cortex_record::EdfError),

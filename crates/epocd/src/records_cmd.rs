@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use cortex_record::export::record_json;
 use cortex_record::{CsvVersion, EdfFormat, ExportFormat, ExportRequest, RecordMeta, Store, StreamTypes};
+use cortex_service::records::{record_object, record_object_with_markers};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{CsvVersionArg, ExportArgs, ExportFormatArg, RecordsArgs, StreamArg};
@@ -40,7 +40,7 @@ pub fn list(args: &RecordsArgs, config: &Config) -> Result<(), CliError> {
     let records = store.records()?;
     if args.json {
         for r in &records {
-            println!("{}", record_json(r));
+            println!("{}", record_object(r));
         }
         return Ok(());
     }
@@ -125,6 +125,7 @@ pub fn export(args: &ExportArgs, config: &Config) -> Result<(), CliError> {
         &markers,
         &dir.join("records").join(&record.uuid),
         &req,
+        &record_object_with_markers(&record, &markers),
         &mut |p| {
             bar.set_length(p.total);
             bar.set_position(p.done);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cortex_rpc::tls::{self, TlsPaths};
 use cortex_rpc::{Server, ServerOptions};
-use cortex_session::{Cortex, HeadsetSpec, ServiceConfig};
+use cortex_service::{Cortex, HeadsetSpec, ServiceConfig};
 use epoc_protocol::serial_in_file_name;
 
 use crate::cli::{CertArgs, ServeArgs};

@@ -48,6 +48,17 @@ async fn every_method_has_the_cortex_shape() {
     .await;
     assert_eq!(r["result"]["accessGranted"], false);
     assert!(r["result"]["message"].is_string());
+    // A connection that heard `false` hears of the grant by warning 9 (the C# and Python
+    // first run; compat_access.rs pins each client's flow).
+    let r = call(
+        &mut ws,
+        json!(3),
+        "requestAccess",
+        Some(json!({"clientId": "com.test.app", "clientSecret": "s"})),
+    )
+    .await;
+    assert_eq!(r["result"]["accessGranted"], false);
+    warning(&mut ws, 9, &mut Vec::new()).await;
     let token = authorize(&mut ws).await;
     assert!(token.len() >= 32);
     let r = call(

@@ -2,7 +2,7 @@
 //! index − first index, so lost samples leave gaps (filled with the previous value) and
 //! repeated ones are dropped; markers land on the sample nearest their time.
 
-use epoc_driver::Sample;
+use epoc_sample::Sample;
 
 use super::SampleSource;
 use crate::RecordError;

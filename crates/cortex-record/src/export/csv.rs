@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 
 use band_power::{BANDS, BandPower, POW_RATE_HZ, POW_VALUES};
-use epoc_driver::Sample;
 use epoc_protocol::{DISPLAY_ORDER, DeviceState, Resolution};
+use epoc_sample::Sample;
 use serde_json::Value;
 
 use super::{Pending, RecordData, StreamTypes, is_motion};

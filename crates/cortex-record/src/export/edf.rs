@@ -15,8 +15,8 @@ use std::io::{Seek, Write};
 use std::path::Path;
 
 use chrono::{Datelike, Timelike};
-use epoc_driver::Sample;
 use epoc_protocol::{DISPLAY_ORDER, DeviceState, Mode, Resolution};
+use epoc_sample::Sample;
 
 use super::axis::{Fill, Lane, MarkerPlacer, TimedMarker};
 use super::is_motion;

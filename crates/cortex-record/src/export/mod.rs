@@ -13,9 +13,9 @@ mod source;
 
 use std::path::{Path, PathBuf};
 
-use epoc_driver::Sample;
 use epoc_protocol::{ReportKind, Resolution};
-use serde_json::{Value, json};
+use epoc_sample::Sample;
+use serde_json::Value;
 
 pub use axis::TimedMarker;
 pub use edf::{EdfInput, EdfSummary, write_edf};
@@ -25,7 +25,6 @@ pub use source::SampleSource;
 use crate::RecordError;
 use crate::edf::EdfFormat;
 use crate::store::{Marker, RecordMeta};
-use crate::time::iso_from_unix;
 use crate::writer::{EEG_FILE, MOTION_FILE, SampleCursor, read_samples};
 
 /// The CSV layouts of cortex-api.md 8.1.
@@ -202,42 +201,6 @@ pub(crate) fn is_motion(s: &Sample) -> bool {
     s.report.kind == ReportKind::Motion
 }
 
-/// The record object of cortex-api.md 4.3 (without markers).
-pub fn record_json(r: &RecordMeta) -> Value {
-    json!({
-        "uuid": r.uuid,
-        "title": r.title,
-        "description": r.description,
-        "tags": r.tags,
-        "applicationId": r.application_id,
-        "applicationVersion": r.application_version,
-        "licenseId": r.license_id,
-        "licenseScope": ["eeg", "pm", "bp", "mot", "dev", "eq"],
-        "ownerId": r.owner_id,
-        "experimentId": r.experiment_id,
-        "startDatetime": iso_from_unix(r.start),
-        "endDatetime": r.end.map(iso_from_unix).unwrap_or_default(),
-        "subject": r.subject_name,
-        "headsetId": r.headset_id,
-        "state": r.state.name(),
-        "note": r.note,
-    })
-}
-
-/// The marker object of cortex-api.md 4.4.
-pub fn marker_json(m: &Marker) -> Value {
-    json!({
-        "uuid": m.uuid,
-        "type": if m.interval { "interval" } else { "instance" },
-        "value": m.value,
-        "label": m.label,
-        "port": m.port,
-        "startDatetime": iso_from_unix(m.start_ms / 1000.0),
-        "endDatetime": iso_from_unix(m.end_ms / 1000.0),
-        "extras": m.extras,
-    })
-}
-
 /// A file being written under a temporary name next to its final place.
 pub(crate) struct Pending {
     temp: PathBuf,
@@ -263,12 +226,15 @@ impl Pending {
     }
 }
 
-/// Export one record. Returns the files written.
+/// Export one record. `record_object` is the record object (with its markers) the JSON
+/// companion file carries; the service builds it, the exporter adds the sample counts.
+/// Returns the files written.
 pub fn export_record(
     meta: &RecordMeta,
     markers: &[Marker],
     record_dir: &Path,
     req: &ExportRequest,
+    record_object: &Value,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<PathBuf>, RecordError> {
     req.validate()?;
@@ -371,8 +337,7 @@ pub fn export_record(
                 }
                 FileKind::IntervalMarkers => csv::write_interval_markers(p, meta, markers, csv_data()?)?,
                 FileKind::Json => {
-                    let mut record = record_json(meta);
-                    record["markers"] = Value::from(markers.iter().map(marker_json).collect::<Vec<_>>());
+                    let mut record = record_object.clone();
                     let (eeg, motion) = sample_counts(record_dir, meta, counts)?;
                     record["eegSamples"] = Value::from(eeg);
                     record["motionSamples"] = Value::from(motion);

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use epoc_driver::Sample;
+use epoc_sample::Sample;
 
 use crate::RecordError;
 use crate::writer::SampleCursor;

@@ -1,0 +1,114 @@
+//! The data streams epocd serves and their `cols` (docs/cortex-api.md, "Streams").
+
+use epoc_protocol::{DISPLAY_ORDER, EPOCX_MOTION_NAMES, GYRO14_NAMES, MOTION_NAMES, Mode, Model, Resolution};
+use serde_json::{Value, json};
+
+/// A stream epocd can serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// Raw EEG in µV, at the headset rate.
+    Eeg,
+    /// Motion, at the headset's motion rate.
+    Mot,
+    /// Device info (battery, signal, contact quality), 2 Hz.
+    Dev,
+    /// EEG quality, 2 Hz.
+    Eq,
+    /// Band power per channel, 8 Hz.
+    Pow,
+}
+
+impl Stream {
+    /// All streams epocd serves.
+    pub const ALL: [Stream; 5] = [Stream::Eeg, Stream::Mot, Stream::Dev, Stream::Eq, Stream::Pow];
+
+    /// Parse a Cortex stream name.
+    pub fn parse(name: &str) -> Option<Stream> {
+        Some(match name {
+            "eeg" => Stream::Eeg,
+            "mot" => Stream::Mot,
+            "dev" => Stream::Dev,
+            "eq" => Stream::Eq,
+            "pow" => Stream::Pow,
+            _ => return None,
+        })
+    }
+
+    /// The Cortex stream name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Stream::Eeg => "eeg",
+            Stream::Mot => "mot",
+            Stream::Dev => "dev",
+            Stream::Eq => "eq",
+            Stream::Pow => "pow",
+        }
+    }
+
+    /// Bit for subscription sets.
+    pub const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+
+    /// The `cols` of this stream for a headset in `mode`.
+    pub fn cols(self, mode: Mode) -> Value {
+        let sensors: Vec<&str> = DISPLAY_ORDER.iter().map(|c| c.name()).collect();
+        match self {
+            Stream::Eeg => {
+                let mut c = vec!["COUNTER", "INTERPOLATED"];
+                c.extend(&sensors);
+                c.extend(["RAW_CQ", "MARKER_HARDWARE", "MARKERS"]);
+                json!(c)
+            }
+            Stream::Mot => {
+                let mut c = vec!["COUNTER_MEMS", "INTERPOLATED_MEMS"];
+                c.extend(motion_sensors(mode));
+                json!(c)
+            }
+            Stream::Dev => {
+                let mut cq: Vec<&str> = sensors.clone();
+                cq.push("OVERALL");
+                json!(["Battery", "Signal", cq, "BatteryPercent"])
+            }
+            Stream::Eq => {
+                let mut c = vec!["batteryPercent", "overall", "sampleRateQuality"];
+                c.extend(&sensors);
+                json!(c)
+            }
+            Stream::Pow => {
+                let cols: Vec<String> = sensors
+                    .iter()
+                    .flat_map(|s| BANDS.iter().map(move |(b, _, _)| format!("{s}/{b}")))
+                    .collect();
+                json!(cols)
+            }
+        }
+    }
+}
+
+/// Why a Cortex stream that epocd does not serve is unavailable.
+pub fn unsupported_reason(name: &str) -> String {
+    match name {
+        "met" | "com" | "fac" => format!(
+            "the {name} stream needs Emotiv's proprietary detection algorithms, which epocd does not have; \
+             subscribe to eeg, mot, dev, eq or pow"
+        ),
+        "sys" => {
+            "the sys stream reports training events; epocd has no training (no mental commands or facial \
+                  expressions)"
+                .to_owned()
+        }
+        other => format!("unknown stream {other:?}: epocd serves eeg, mot, dev, eq and pow"),
+    }
+}
+
+/// Names of a headset's motion values, as its headset object lists them.
+pub fn motion_sensors(mode: Mode) -> Vec<&'static str> {
+    match (mode.resolution, mode.model) {
+        (Resolution::Bits14, _) => GYRO14_NAMES.to_vec(),
+        (Resolution::Bits16, Model::EpocX) => EPOCX_MOTION_NAMES.to_vec(),
+        (Resolution::Bits16, _) => MOTION_NAMES.to_vec(),
+    }
+}
+
+pub use band_power::BANDS;

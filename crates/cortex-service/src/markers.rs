@@ -1,0 +1,129 @@
+//! Markers (docs/cortex-api.md, "Markers"): injectMarker, updateMarker. The marker object
+//! is built here ([`marker_object`]). The session's record is looked up under the service
+//! lock; the SQLite write happens after it is released.
+
+use std::sync::Arc;
+
+use cortex_record::Marker;
+use serde_json::{Value, json};
+
+use crate::methods::{Call, Reply};
+use crate::record_book::internal;
+use crate::service::lock;
+use crate::time::iso_from_unix;
+use crate::{Cortex, ServiceError};
+
+/// The marker object (docs/cortex-api.md, "Marker object").
+pub fn marker_object(m: &Marker) -> Value {
+    json!({
+        "uuid": m.uuid,
+        "type": if m.interval { "interval" } else { "instance" },
+        "value": m.value,
+        "label": m.label,
+        "port": m.port,
+        "startDatetime": iso_from_unix(m.start_ms / 1000.0),
+        "endDatetime": iso_from_unix(m.end_ms / 1000.0),
+        "extras": m.extras,
+    })
+}
+
+/// A marker's `value`: a string or a non-negative integer.
+fn marker_value(v: &Value) -> Result<Value, ServiceError> {
+    match v {
+        Value::String(_) => Ok(v.clone()),
+        Value::Number(n) if n.as_u64().is_some() => Ok(v.clone()),
+        _ => Err(ServiceError::InvalidParams(
+            "parameter value must be a string or an integer >= 0".into(),
+        )),
+    }
+}
+
+/// The record in progress in this app's session, and the session's headset.
+fn recording_of(c: &Cortex, app: &str, session: &str) -> Result<(String, String), ServiceError> {
+    let mut st = lock(&c.state);
+    let s = st.own_session(app, session)?;
+    let record = s
+        .active_record()
+        .map(|r| r.uuid.clone())
+        .ok_or_else(|| ServiceError::NoRecordInProgress(s.id.clone()))?;
+    Ok((record, s.headset_id.clone()))
+}
+
+/// `injectMarker`: an instance marker in the session's record, also shown in the `MARKERS`
+/// column of the headset's next eeg sample.
+pub fn inject_marker(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
+    let p = &call.params;
+    let app = c.app_of(p.token()?)?;
+    let session = p.str("session")?;
+    let time = p.f64("time")?;
+    let value = marker_value(p.value("value")?)?;
+    let label = p.str("label")?.to_owned();
+    let port = p.opt_str("port")?.unwrap_or("Software").to_owned();
+    let extras = p
+        .opt_object("extras")?
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    if !time.is_finite() || time < 0.0 {
+        return Err(ServiceError::InvalidParams(
+            "time must be milliseconds since the epoch".into(),
+        ));
+    }
+    let (record_id, headset_id) = recording_of(c, &app, session)?;
+    let mut m = Marker {
+        uuid: uuid::Uuid::new_v4().to_string(),
+        record_id: record_id.clone(),
+        seq: 0,
+        interval: false,
+        value,
+        label,
+        port,
+        start_ms: time,
+        end_ms: time,
+        extras,
+    };
+    m.seq = c.book()?.store().insert_marker(&m).map_err(internal)?;
+    let marker = marker_object(&m);
+    let mut entry = marker.clone();
+    entry["applicationId"] = Value::from(app);
+    entry["recordId"] = Value::from(record_id.clone());
+    entry["markerId"] = Value::from(m.uuid.clone());
+    entry["time"] = Value::from(m.start_ms / 1000.0);
+    if let Some(link) = lock(&c.state).headset(&headset_id).and_then(|h| h.link.as_ref()) {
+        link.fanout.add_marker(entry.to_string());
+    }
+    Ok(json!({"marker": marker, "recordId": record_id, "sessionId": session}).into())
+}
+
+/// `updateMarker`: give an instance marker an end (it becomes an interval).
+pub fn update_marker(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
+    let p = &call.params;
+    let app = c.app_of(p.token()?)?;
+    let session = p.str("session")?;
+    let marker = p.str("markerId")?;
+    let time = p.f64("time")?;
+    let extras = p.opt_object("extras")?;
+    let (record_id, _) = recording_of(c, &app, session)?;
+    let book = c.book()?;
+    let store = book.store();
+    let m = store
+        .marker(marker)
+        .map_err(internal)?
+        .filter(|m| m.record_id == record_id)
+        .ok_or_else(|| {
+            ServiceError::RecordNotFound(format!(
+                "marker {marker} is not in the record in progress ({record_id})"
+            ))
+        })?;
+    if !time.is_finite() || time < m.start_ms {
+        return Err(ServiceError::InvalidParams(format!(
+            "time {time} is before the marker's start ({}): the end must not precede the start",
+            m.start_ms
+        )));
+    }
+    store.end_marker(marker, time, extras).map_err(internal)?;
+    let m = store
+        .marker(marker)
+        .map_err(internal)?
+        .ok_or_else(|| ServiceError::RecordNotFound(format!("marker {marker} vanished")))?;
+    Ok(json!({"marker": marker_object(&m), "recordId": record_id, "sessionId": session}).into())
+}

@@ -1,0 +1,117 @@
+//! In-process clients of the service: no socket, the same `Cortex::call` the transport uses.
+
+#![allow(dead_code)] // each test binary uses part of this
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cortex_service::{ClientId, Cortex, ServiceError};
+use cortex_stream::Outbox;
+use serde_json::{Map, Value, json};
+
+/// What a connection was sent outside replies (warnings, data frames), in order.
+#[derive(Default)]
+pub struct Inbox {
+    frames: Mutex<Vec<String>>,
+}
+
+impl Outbox for Inbox {
+    fn push_parts(&self, parts: &[&str]) -> bool {
+        self.frames.lock().unwrap().push(parts.concat());
+        true
+    }
+    fn close(&self, last: String) {
+        self.frames.lock().unwrap().push(last);
+    }
+}
+
+impl Inbox {
+    /// Every frame so far, parsed.
+    pub fn frames(&self) -> Vec<Value> {
+        self.frames
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|f| serde_json::from_str(f).expect("frames are JSON"))
+            .collect()
+    }
+
+    /// Wait (bounded) for a warning with `code`.
+    pub fn wait_warning(&self, code: i64, within: Duration) -> Option<Value> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(w) = self
+                .frames()
+                .into_iter()
+                .find(|f| f["warning"]["code"] == json!(code))
+            {
+                return Some(w);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+/// One client connection of the service.
+pub struct Client {
+    pub cortex: Arc<Cortex>,
+    pub id: ClientId,
+    pub inbox: Arc<Inbox>,
+}
+
+impl Client {
+    pub fn connect(cortex: &Arc<Cortex>) -> Client {
+        let inbox = Arc::new(Inbox::default());
+        let id = cortex.register_client(Arc::clone(&inbox) as Arc<dyn Outbox>);
+        Client {
+            cortex: Arc::clone(cortex),
+            id,
+            inbox,
+        }
+    }
+
+    /// Call a method; the reply's `after` frames go to the inbox and its `then` runs, as
+    /// the transport does.
+    pub fn try_call(&self, method: &str, params: Value) -> Result<Value, ServiceError> {
+        let Value::Object(params) = params else {
+            panic!("params must be an object")
+        };
+        let reply = self.cortex.call(self.id, method, &params)?;
+        for f in reply.after {
+            self.inbox.push(f);
+        }
+        if let Some(then) = reply.then {
+            then();
+        }
+        Ok(reply.result)
+    }
+
+    /// Call a method that must succeed.
+    pub fn call(&self, method: &str, params: Value) -> Value {
+        self.try_call(method, params)
+            .unwrap_or_else(|e| panic!("{method} failed: {e} ({})", e.code()))
+    }
+
+    /// The Cortex code of a call that must fail.
+    pub fn code(&self, method: &str, params: Value) -> i64 {
+        match self.try_call(method, params) {
+            Ok(v) => panic!("{method} should fail, got {v}"),
+            Err(e) => e.code(),
+        }
+    }
+
+    /// requestAccess + authorize for `app`: its token.
+    pub fn authorize(&self, app: &str) -> String {
+        let cred = json!({"clientId": app, "clientSecret": "s"});
+        self.call("requestAccess", cred.clone());
+        self.call("authorize", cred)["cortexToken"]
+            .as_str()
+            .expect("a token")
+            .to_owned()
+    }
+}
+
+pub fn empty() -> Map<String, Value> {
+    Map::new()
+}

@@ -1,0 +1,487 @@
+//! One thread per connected headset that turns ring samples into Cortex data frames for every
+//! subscribed session, and computes the derived streams (dev, eq at 2 Hz; pow at 8 Hz).
+//!
+//! It sleeps until the acquisition thread publishes (unpark), so frames leave within
+//! microseconds without polling. Each frame goes into the subscriber's bounded [`Outbox`];
+//! a full outbox means that client stopped reading: it is warned and dropped, and nobody else
+//! (the headset thread, other clients) waits for it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU32, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use epoc_driver::Wakeup;
+use epoc_protocol::{DeviceState, ReportKind, Resolution};
+use epoc_sample::Sample;
+use sample_ring::{Next, Reader, RingHandle};
+
+use crate::frame::{frame_after_sid, frame_before_sid, frame_start, push_f64};
+use crate::pace::Pace;
+use cortex_api::{Stream, warning};
+
+use band_power::{BandPower, POW_VALUES};
+
+/// Where a client's frames go. Implemented by the WebSocket layer with a bounded queue.
+pub trait Outbox: Send + Sync {
+    /// Queue one text frame made of `parts` joined. The fan-out passes pieces because only
+    /// the sid differs between subscribers: no per-client string is built. False when the
+    /// queue is full: the client is not keeping up.
+    fn push_parts(&self, parts: &[&str]) -> bool;
+    /// Queue one text frame. False when the queue is full.
+    fn push(&self, frame: String) -> bool {
+        self.push_parts(&[&frame])
+    }
+    /// Send this last frame (a warning) if possible, then close the connection.
+    fn close(&self, last: String);
+}
+
+enum Control {
+    Subscribe {
+        sid: String,
+        streams: u8,
+        outbox: Arc<dyn Outbox>,
+    },
+    Unsubscribe {
+        sid: String,
+        streams: u8,
+    },
+    Remove {
+        sid: String,
+    },
+    Marker(String),
+    Stop,
+}
+
+struct Subscriber {
+    sid: String,
+    streams: u8,
+    outbox: Arc<dyn Outbox>,
+}
+
+/// Live facts about the headset the fan-out learns from the samples (for headset objects
+/// and the dev/eq streams).
+#[derive(Debug, Default)]
+pub struct LiveInfo {
+    /// Battery percent (255 = unknown yet).
+    pub battery_percent: AtomicU8,
+    /// Motion samples per second, as observed.
+    pub motion_rate: AtomicU16,
+    /// Frames dropped because a client was too slow (per headset).
+    pub dropped_clients: AtomicU32,
+}
+
+/// The fan-out thread of one headset.
+pub struct Fanout {
+    control: Sender<Control>,
+    live: Arc<LiveInfo>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Fanout {
+    /// Start fanning out `ring`; `wakeup` is the acquisition's publish hook.
+    /// While `pace` batches, the thread drains on the batching grid instead of per report.
+    pub fn start(
+        ring: RingHandle<Sample>,
+        wakeup: &Wakeup,
+        name: &str,
+        pace: Arc<Pace>,
+    ) -> std::io::Result<Self> {
+        let (control, rx) = unbounded();
+        let live = Arc::new(LiveInfo {
+            battery_percent: AtomicU8::new(255),
+            ..LiveInfo::default()
+        });
+        let worker = Worker::new(ring.reader(), rx, Arc::clone(&live), wakeup.clone(), pace);
+        let thread = std::thread::Builder::new()
+            .name(format!("fanout-{name}"))
+            .spawn(move || worker.run())?;
+        wakeup.set_thread(thread.thread().clone());
+        Ok(Fanout {
+            control,
+            live,
+            thread: Some(thread),
+        })
+    }
+
+    /// A cheap handle for subscribing and markers, usable without holding whatever owns
+    /// this fan-out (the service hands one to work it runs after a reply).
+    pub fn handle(&self) -> FanoutHandle {
+        FanoutHandle {
+            control: self.control.clone(),
+            thread: self.thread.as_ref().map(|t| t.thread().clone()),
+        }
+    }
+
+    /// Add `streams` (a bit set of [`Stream::bit`]) for session `sid`.
+    pub fn subscribe(&self, sid: &str, streams: u8, outbox: Arc<dyn Outbox>) {
+        self.handle().subscribe(sid, streams, outbox);
+    }
+
+    /// Remove `streams` for session `sid`.
+    pub fn unsubscribe(&self, sid: &str, streams: u8) {
+        self.handle().unsubscribe(sid, streams);
+    }
+
+    /// Forget session `sid` entirely.
+    pub fn remove(&self, sid: &str) {
+        self.handle().remove(sid);
+    }
+
+    /// Put a marker object (JSON) into the `MARKERS` column of the next eeg frame, where
+    /// every app subscribed to this headset's eeg sees it.
+    pub fn add_marker(&self, json: String) {
+        self.handle().add_marker(json);
+    }
+
+    /// Facts learned from the data.
+    pub fn live(&self) -> &LiveInfo {
+        &self.live
+    }
+}
+
+/// What the control plane may tell a running fan-out. Sending to a fan-out that has
+/// stopped does nothing.
+#[derive(Clone)]
+pub struct FanoutHandle {
+    control: Sender<Control>,
+    thread: Option<std::thread::Thread>,
+}
+
+impl FanoutHandle {
+    fn send(&self, c: Control) {
+        let _ = self.control.send(c);
+        if let Some(t) = &self.thread {
+            t.unpark();
+        }
+    }
+
+    /// Add `streams` (a bit set of [`Stream::bit`]) for session `sid`: frames of samples
+    /// published from now on go to `outbox`.
+    pub fn subscribe(&self, sid: &str, streams: u8, outbox: Arc<dyn Outbox>) {
+        self.send(Control::Subscribe {
+            sid: sid.to_owned(),
+            streams,
+            outbox,
+        });
+    }
+
+    /// Remove `streams` for session `sid`.
+    pub fn unsubscribe(&self, sid: &str, streams: u8) {
+        self.send(Control::Unsubscribe {
+            sid: sid.to_owned(),
+            streams,
+        });
+    }
+
+    /// Forget session `sid` entirely.
+    pub fn remove(&self, sid: &str) {
+        self.send(Control::Remove { sid: sid.to_owned() });
+    }
+
+    /// See [`Fanout::add_marker`].
+    pub fn add_marker(&self, json: String) {
+        self.send(Control::Marker(json));
+    }
+}
+
+impl Drop for Fanout {
+    fn drop(&mut self) {
+        self.handle().send(Control::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Rolling state for the derived streams.
+struct Derived {
+    rate: u16,
+    device: DeviceState,
+    since_dev: u32,
+    since_pow: u32,
+    window_received: u32,
+    window_lost: u32,
+    eeg_seen: u64,
+    motion_seen: u64,
+    power: BandPower,
+    pow: [f64; POW_VALUES],
+}
+
+impl Derived {
+    fn new(rate: u16) -> Self {
+        Derived {
+            rate,
+            device: DeviceState::default(),
+            since_dev: 0,
+            since_pow: 0,
+            window_received: 0,
+            window_lost: 0,
+            eeg_seen: 0,
+            motion_seen: 0,
+            power: BandPower::new(rate),
+            pow: [0.0; POW_VALUES],
+        }
+    }
+
+    fn sample_rate_quality(&self) -> f64 {
+        let total = self.window_received + self.window_lost;
+        if total == 0 {
+            1.0
+        } else {
+            f64::from(self.window_received) / f64::from(total)
+        }
+    }
+}
+
+struct Worker {
+    reader: Reader<Sample>,
+    wakeup: Wakeup,
+    pace: Arc<Pace>,
+    control: Receiver<Control>,
+    live: Arc<LiveInfo>,
+    subs: Vec<Subscriber>,
+    derived: Option<Derived>,
+    frame: String,
+    tail: String,
+    markers: Vec<String>,
+}
+
+impl Worker {
+    fn new(
+        reader: Reader<Sample>,
+        control: Receiver<Control>,
+        live: Arc<LiveInfo>,
+        wakeup: Wakeup,
+        pace: Arc<Pace>,
+    ) -> Self {
+        Worker {
+            reader,
+            wakeup,
+            pace,
+            control,
+            live,
+            subs: Vec::new(),
+            derived: None,
+            frame: String::with_capacity(512),
+            tail: String::with_capacity(64),
+            markers: Vec::new(),
+        }
+    }
+
+    fn run(mut self) {
+        let mut quiet = false;
+        loop {
+            while let Ok(c) = self.control.try_recv() {
+                match c {
+                    Control::Subscribe { sid, streams, outbox } => {
+                        match self.subs.iter_mut().find(|s| s.sid == sid) {
+                            Some(s) => s.streams |= streams,
+                            None => self.subs.push(Subscriber { sid, streams, outbox }),
+                        }
+                    }
+                    Control::Unsubscribe { sid, streams } => {
+                        if let Some(s) = self.subs.iter_mut().find(|s| s.sid == sid) {
+                            s.streams &= !streams;
+                        }
+                    }
+                    Control::Remove { sid } => self.subs.retain(|s| s.sid != sid),
+                    Control::Marker(json) => self.markers.push(json),
+                    Control::Stop => return,
+                }
+            }
+            loop {
+                match self.reader.try_next() {
+                    Next::Item(s) => self.on_sample(&s),
+                    Next::Missed(_) => {} // only if this thread was starved for a whole ring lap
+                    Next::Empty => break,
+                }
+            }
+            let listened = self.subs.iter().any(|s| s.streams != 0);
+            if self.pace.batching() || !listened {
+                // Batched delivery, or nobody to deliver to (only the derived state, such as
+                // the battery, is kept current): no wake-up per report; drain on the grid.
+                if !quiet {
+                    quiet = true;
+                    self.wakeup.set_quiet(true);
+                }
+                let now = Instant::now();
+                std::thread::park_timeout(self.pace.next_drain(now).saturating_duration_since(now));
+            } else if quiet {
+                // Back to frame by frame: wake-ups on, then look once more before sleeping.
+                quiet = false;
+                self.wakeup.set_quiet(false);
+            } else {
+                std::thread::park_timeout(Duration::from_millis(100));
+            }
+        }
+    }
+
+    fn on_sample(&mut self, s: &Sample) {
+        let r = &s.report;
+        let rate = r.mode.eeg_rate.hz();
+        if self.derived.as_ref().is_none_or(|d| d.rate != rate) {
+            self.derived = Some(Derived::new(rate));
+        }
+        if r.kind == ReportKind::Motion {
+            if let Some(d) = self.derived.as_mut() {
+                d.motion_seen += 1;
+            }
+            self.send(Stream::Mot, s);
+            return;
+        }
+        // EEG (and 14-bit battery packets, which carry EEG): update the derived state first.
+        let pow_wanted = self.subs.iter().any(|sub| sub.streams & Stream::Pow.bit() != 0);
+        let (pow_due, dev_due) = {
+            let Some(d) = self.derived.as_mut() else { return };
+            d.eeg_seen += 1;
+            if d.eeg_seen.is_multiple_of(u64::from(rate)) {
+                let per_sec = d.motion_seen as f64 * f64::from(rate) / d.eeg_seen as f64;
+                let nearest = [0u16, 32, 64, 128]
+                    .into_iter()
+                    .min_by_key(|r| (f64::from(*r) - per_sec).abs() as u32);
+                self.live
+                    .motion_rate
+                    .store(nearest.unwrap_or(0), Ordering::Relaxed);
+            }
+            d.device.update(r);
+            if let Some(p) = d.device.battery_percent {
+                self.live.battery_percent.store(p, Ordering::Relaxed);
+            }
+            d.window_received += 1;
+            d.window_lost += u32::from(s.lost);
+            d.power.push(r.eeg_microvolts());
+            d.since_dev += 1;
+            d.since_pow += 1;
+            // The spectrum is only worth computing for someone.
+            let pow_due = d.since_pow >= u32::from(rate) / band_power::POW_RATE_HZ && {
+                d.since_pow = 0;
+                pow_wanted && d.power.compute(&mut d.pow)
+            };
+            let dev_due = d.since_dev >= u32::from(rate / 2);
+            if dev_due {
+                d.since_dev = 0;
+            }
+            (pow_due, dev_due)
+        };
+        if r.mode.resolution == Resolution::Bits14 {
+            // 14-bit packets carry the gyro: the motion stream follows the EEG.
+            self.send(Stream::Mot, s);
+        }
+        self.send(Stream::Eeg, s);
+        self.markers.clear();
+        if pow_due {
+            self.send(Stream::Pow, s);
+        }
+        if dev_due {
+            self.send(Stream::Dev, s);
+            self.send(Stream::Eq, s);
+            if let Some(d) = self.derived.as_mut() {
+                d.window_received = 0;
+                d.window_lost = 0;
+            }
+        }
+    }
+
+    /// Build the frame of `stream` once and queue it for each subscriber (only the sid
+    /// differs between them).
+    fn send(&mut self, stream: Stream, s: &Sample) {
+        let bit = stream.bit();
+        if !self.subs.iter().any(|sub| sub.streams & bit != 0) {
+            return;
+        }
+        let head = &mut self.frame;
+        frame_start(head, stream);
+        write_values(head, stream, s, self.derived.as_ref());
+        if stream == Stream::Eeg && !self.markers.is_empty() && head.ends_with(']') {
+            head.pop();
+            head.push_str(&self.markers.join(","));
+            head.push(']');
+        }
+        frame_before_sid(head);
+        frame_after_sid(&mut self.tail, s.time);
+        let mut dropped: Vec<usize> = Vec::new();
+        for (i, sub) in self.subs.iter().enumerate() {
+            if sub.streams & bit != 0 && !sub.outbox.push_parts(&[head, &sub.sid, &self.tail]) {
+                dropped.push(i);
+            }
+        }
+        for i in dropped.into_iter().rev() {
+            let sub = self.subs.remove(i);
+            self.live.dropped_clients.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                "session {}: the client did not keep up with its data and was disconnected",
+                sub.sid
+            );
+            sub.outbox.close(warning::client_too_slow(&sub.sid));
+            // Every session of that connection is gone with it.
+            self.subs.retain(|other| !Arc::ptr_eq(&other.outbox, &sub.outbox));
+        }
+    }
+}
+
+fn write_values(out: &mut String, stream: Stream, s: &Sample, d: Option<&Derived>) {
+    let r = &s.report;
+    match stream {
+        Stream::Eeg => {
+            out.push_str(&r.sequence().to_string());
+            out.push_str(",0");
+            for uv in r.eeg_microvolts() {
+                out.push(',');
+                push_f64(out, uv, 3);
+            }
+            out.push(',');
+            push_f64(out, f64::from(r.aux), 1);
+            out.push_str(",0,[]");
+        }
+        Stream::Mot => {
+            out.push_str(&r.sequence().to_string());
+            out.push_str(",0");
+            let n = cortex_api::streams::motion_sensors(r.mode).len();
+            for v in &r.motion[..n] {
+                out.push(',');
+                out.push_str(&v.to_string());
+            }
+        }
+        Stream::Dev => {
+            let Some(d) = d else { return };
+            let percent = d.device.battery_percent.unwrap_or(0);
+            out.push_str(&(u32::from(percent).div_ceil(25).min(4)).to_string());
+            out.push(',');
+            push_f64(out, d.sample_rate_quality(), 2);
+            out.push_str(",[");
+            for (i, l) in d.device.levels.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&l.to_string());
+            }
+            out.push(',');
+            out.push_str(&d.device.overall().to_string());
+            out.push_str("],");
+            out.push_str(&percent.to_string());
+        }
+        Stream::Eq => {
+            let Some(d) = d else { return };
+            out.push_str(&d.device.battery_percent.unwrap_or(0).to_string());
+            out.push(',');
+            out.push_str(&d.device.overall().to_string());
+            out.push(',');
+            push_f64(out, d.sample_rate_quality(), 2);
+            for l in d.device.levels {
+                out.push(',');
+                out.push_str(&l.to_string());
+            }
+        }
+        Stream::Pow => {
+            let Some(d) = d else { return };
+            for (i, v) in d.pow.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_f64(out, *v, 3);
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The data plane of epocd's Cortex API. The service (`cortex-service`) reaches it through
+//! [`Fanout`] (subscribe, unsubscribe, markers, live facts) and [`Pace`]; it never formats a
+//! data frame or touches a socket. Frames go to each client's [`Outbox`], implemented by the
+//! transport.
+
+pub mod fanout;
+pub mod frame;
+pub mod pace;
+
+pub use fanout::{Fanout, FanoutHandle, LiveInfo, Outbox};
+pub use pace::Pace;
