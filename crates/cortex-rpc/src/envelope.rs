@@ -8,7 +8,7 @@ use cortex_api::codes::error as codes;
 /// A request that passed the envelope checks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
-    /// The id, exactly as sent (number or string).
+    /// The id, exactly as sent (number, string or null).
     pub id: Value,
     /// The method name.
     pub method: String,
@@ -35,13 +35,14 @@ pub fn parse(text: &str) -> Result<Request, String> {
             "invalid request: a request is one JSON object (batches are not supported)",
         ));
     };
+    // JSON-RPC 2.0 allows a null id (echoed as null); objects, arrays and booleans are not ids.
     let id = match obj.remove("id") {
-        Some(id @ (Value::Number(_) | Value::String(_))) => id,
+        Some(id @ (Value::Number(_) | Value::String(_) | Value::Null)) => id,
         Some(_) => {
             return Err(error(
                 &Value::Null,
                 codes::INVALID_REQUEST,
-                "invalid request: id must be a number or a string",
+                "invalid request: id must be a number, a string or null",
             ));
         }
         None => {
@@ -120,6 +121,9 @@ mod tests {
         assert_eq!(code("[1,2]"), json!(-32600));
         assert_eq!(code(r#"{"method":"x"}"#), json!(-32600));
         assert_eq!(code(r#"{"id":{},"method":"x"}"#), json!(-32600));
+        assert_eq!(code(r#"{"id":true,"method":"x"}"#), json!(-32600));
+        let r = parse(r#"{"jsonrpc":"2.0","id":null,"method":"x"}"#).expect("a null id is an id");
+        assert_eq!(r.id, Value::Null);
         assert_eq!(code(r#"{"id":1}"#), json!(-32600));
         assert_eq!(code(r#"{"id":1,"method":"x","params":[1]}"#), json!(-32602));
         assert_eq!(code(r#"{"id":1,"jsonrpc":"1.0","method":"x"}"#), json!(-32600));

@@ -33,7 +33,28 @@ pub enum HeadsetSpec {
         /// The Bluetooth address.
         address: String,
     },
+    /// A source opened by a function of the embedder's (tests: a device that is slow to
+    /// open, or fails).
+    Custom(Opener),
 }
+
+/// How a [`HeadsetSpec::Custom`] headset is opened (again on every `controlDevice connect`).
+#[derive(Clone)]
+pub struct Opener(pub std::sync::Arc<dyn Fn() -> Result<Box<dyn Source>, DriverError> + Send + Sync>);
+
+impl std::fmt::Debug for Opener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Opener")
+    }
+}
+
+impl PartialEq for Opener {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Opener {}
 
 impl HeadsetSpec {
     /// Open the source.
@@ -50,9 +71,13 @@ impl HeadsetSpec {
             )?),
             HeadsetSpec::Dongle { serial } => Box::new(hid::HidSource::open(Some(serial))?),
             HeadsetSpec::Ble { address } => Box::new(ble::BleSource::connect(address)?),
+            HeadsetSpec::Custom(open) => (open.0)()?,
         })
     }
 }
+
+/// The motion rate to show before a headset's reports say (EPOC+ and EPOC X default).
+const DEFAULT_MEMS_RATE: u16 = 64;
 
 /// Cortex headset status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +155,8 @@ impl Headset {
     /// The Cortex headset object (cortex-api.md 4.1), with every field clients iterate.
     pub fn to_json(&self) -> Value {
         let mode = self.effective_mode();
+        // What the fan-out observes once a second, else what detection counted in its first
+        // 64 reports (so the rate is right from the moment the headset is connected).
         let mems_rate = match (mode.resolution, self.link.as_ref()) {
             (Resolution::Bits14, _) => 128,
             (_, Some(l)) => match l
@@ -138,10 +165,10 @@ impl Headset {
                 .motion_rate
                 .load(std::sync::atomic::Ordering::Relaxed)
             {
-                0 => 64,
+                0 => l.acquisition.motion_rate().unwrap_or(DEFAULT_MEMS_RATE),
                 r => r,
             },
-            (_, None) => 64,
+            (_, None) => DEFAULT_MEMS_RATE,
         };
         let battery = self
             .link

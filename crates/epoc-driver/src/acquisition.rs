@@ -5,13 +5,14 @@
 //! Link changes become [`HeadsetEvent`]s on a crossbeam channel.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::Sender;
 use epoc_protocol::{
-    Cipher, Decoder, EegRate, KeyLayout, Mode, Model, REPORT_LEN, ReportKind, Resolution, TYPE_EEG, detect,
+    Cipher, Decoder, EegRate, KeyLayout, Mode, Model, REPORT_LEN, ReportKind, Resolution, TYPE_EEG,
+    TYPE_MOTION, detect,
 };
 use sample_ring::{RingHandle, Writer, ring};
 
@@ -119,6 +120,8 @@ pub enum LinkState {
 struct Shared {
     state: AtomicU8,
     mode: AtomicU8,
+    /// Motion samples per second from the detection window (0 until detection).
+    motion_rate: AtomicU16,
     reports: AtomicU64,
     samples_lost: AtomicU64,
     rejected: AtomicU64,
@@ -203,6 +206,13 @@ impl Acquisition {
     /// The detected mode, once known.
     pub fn mode(&self) -> Option<Mode> {
         decode_mode(self.shared.mode.load(Ordering::Acquire))
+    }
+
+    /// Motion samples per second (0, 32, 64 or 128), from the reports detection looked at;
+    /// `None` before detection.
+    pub fn motion_rate(&self) -> Option<u16> {
+        self.mode()?;
+        Some(self.shared.motion_rate.load(Ordering::Acquire))
     }
 
     /// The Cortex headset id (model from detection, else the transport's hint, else EPOC+).
@@ -352,6 +362,9 @@ impl Worker {
             told_failure = false;
             detection.mode.eeg_rate = self.settle_rate(&detection, &window[..n], &arrivals[..n]);
             self.shared
+                .motion_rate
+                .store(self.motion_rate(&detection, &window[..n]), Ordering::Release);
+            self.shared
                 .mode
                 .store(encode_mode(detection.mode), Ordering::Release);
             self.set_state(LinkState::Connected);
@@ -370,6 +383,39 @@ impl Worker {
                 other => return other,
             }
         }
+    }
+
+    /// Motion samples per second, from the share of motion reports in the detection window:
+    /// 14-bit reports all carry the gyro (the EEG rate); 16-bit headsets send motion reports
+    /// between EEG reports at 0, 32, 64 or 128 Hz (a setting of the headset).
+    fn motion_rate(&self, detection: &epoc_protocol::Detection, window: &[[u8; REPORT_LEN]]) -> u16 {
+        let mode = detection.mode;
+        if mode.resolution == Resolution::Bits14 {
+            return mode.eeg_rate.hz();
+        }
+        let cipher = Cipher::for_layout(detection.layout, &self.source.identity().serial);
+        let (mut eeg, mut motion) = (0u32, 0u32);
+        for ct in window {
+            let mut p = *ct;
+            cipher.decrypt(&mut p);
+            match p[1] {
+                TYPE_EEG => eeg += 1,
+                TYPE_MOTION => motion += 1,
+                _ => {}
+            }
+        }
+        if eeg == 0 {
+            return 0;
+        }
+        let per_sec = f64::from(motion) * f64::from(mode.eeg_rate.hz()) / f64::from(eeg);
+        [0u16, 32, 64, 128]
+            .into_iter()
+            .min_by(|a, b| {
+                (f64::from(*a) - per_sec)
+                    .abs()
+                    .total_cmp(&(f64::from(*b) - per_sec).abs())
+            })
+            .unwrap_or(0)
     }
 
     /// The EEG rate to start with. Detection proves 256 Hz only once a counter passes 127;
