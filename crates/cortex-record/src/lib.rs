@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod edf;
 mod error;
 pub mod export;
+mod meta;
 pub mod recovery;
 pub mod space;
 pub mod store;

@@ -10,10 +10,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::Sender;
-use epoc_protocol::{
-    Cipher, Decoder, EegRate, KeyLayout, Mode, Model, REPORT_LEN, ReportKind, Resolution, TYPE_EEG,
-    TYPE_MOTION, detect,
-};
+use epoc_protocol::{Decoder, KeyLayout, Mode, Model, REPORT_LEN, ReportKind, detect};
 use sample_ring::{RingHandle, Writer, ring};
 
 use crate::DriverError;
@@ -360,10 +357,16 @@ impl Worker {
                 }
             };
             told_failure = false;
-            detection.mode.eeg_rate = self.settle_rate(&detection, &window[..n], &arrivals[..n]);
-            self.shared
-                .motion_rate
-                .store(self.motion_rate(&detection, &window[..n]), Ordering::Release);
+            detection.mode.eeg_rate = crate::rates::settle_eeg_rate(
+                self.source.identity(),
+                &detection,
+                &window[..n],
+                &arrivals[..n],
+            );
+            self.shared.motion_rate.store(
+                crate::rates::motion_rate(self.source.identity(), &detection, &window[..n]),
+                Ordering::Release,
+            );
             self.shared
                 .mode
                 .store(encode_mode(detection.mode), Ordering::Release);
@@ -382,80 +385,6 @@ impl Worker {
                 Exit::Redetect => continue,
                 other => return other,
             }
-        }
-    }
-
-    /// Motion samples per second, from the share of motion reports in the detection window:
-    /// 14-bit reports all carry the gyro (the EEG rate); 16-bit headsets send motion reports
-    /// between EEG reports at 0, 32, 64 or 128 Hz (a setting of the headset).
-    fn motion_rate(&self, detection: &epoc_protocol::Detection, window: &[[u8; REPORT_LEN]]) -> u16 {
-        let mode = detection.mode;
-        if mode.resolution == Resolution::Bits14 {
-            return mode.eeg_rate.hz();
-        }
-        let cipher = Cipher::for_layout(detection.layout, &self.source.identity().serial);
-        let (mut eeg, mut motion) = (0u32, 0u32);
-        for ct in window {
-            let mut p = *ct;
-            cipher.decrypt(&mut p);
-            match p[1] {
-                TYPE_EEG => eeg += 1,
-                TYPE_MOTION => motion += 1,
-                _ => {}
-            }
-        }
-        if eeg == 0 {
-            return 0;
-        }
-        let per_sec = f64::from(motion) * f64::from(mode.eeg_rate.hz()) / f64::from(eeg);
-        [0u16, 32, 64, 128]
-            .into_iter()
-            .min_by(|a, b| {
-                (f64::from(*a) - per_sec)
-                    .abs()
-                    .total_cmp(&(f64::from(*b) - per_sec).abs())
-            })
-            .unwrap_or(0)
-    }
-
-    /// The EEG rate to start with. Detection proves 256 Hz only once a counter passes 127;
-    /// before that, trust the source's hint, else (real-time sources) the arrival rate of the
-    /// window's EEG reports. The decoder still switches to 256 Hz if a counter passes 127.
-    fn settle_rate(
-        &self,
-        detection: &epoc_protocol::Detection,
-        window: &[[u8; REPORT_LEN]],
-        arrivals: &[f64],
-    ) -> EegRate {
-        let mode = detection.mode;
-        if mode.resolution == Resolution::Bits14 || mode.eeg_rate == EegRate::Hz256 {
-            return mode.eeg_rate;
-        }
-        let identity = self.source.identity();
-        if let Some(hint) = identity.rate_hint {
-            return hint;
-        }
-        let (Some(first), Some(last)) = (arrivals.first(), arrivals.last()) else {
-            return mode.eeg_rate;
-        };
-        let span = last - first;
-        if !identity.real_time || span <= 0.0 {
-            return mode.eeg_rate;
-        }
-        let cipher = Cipher::for_layout(detection.layout, &identity.serial);
-        let eeg = window
-            .iter()
-            .filter(|ct| {
-                let mut p = **ct;
-                cipher.decrypt(&mut p);
-                p[1] == TYPE_EEG
-            })
-            .count();
-        // Halfway (geometrically) between 128 and 256 Hz.
-        if (eeg.saturating_sub(1)) as f64 / span > 181.0 {
-            EegRate::Hz256
-        } else {
-            EegRate::Hz128
         }
     }
 

@@ -16,6 +16,7 @@ mod error;
 pub mod event;
 pub mod hid;
 mod pacing;
+mod rates;
 pub mod replay;
 pub mod source;
 pub mod virtual_headset;

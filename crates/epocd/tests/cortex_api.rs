@@ -1,6 +1,8 @@
 //! The Cortex API over raw WebSocket JSON against a running `epocd serve` (127.0.0.1, a free
-//! port): every method's result shape, the error code of each bad input, the envelope rules,
-//! robustness against garbage, Origin checks, TLS, and state that must survive a restart.
+//! port): what only a socket shows. The wire shape of replies, warnings and data frames, the
+//! error code of each bad input through the envelope, robustness against garbage, Origin
+//! checks, TLS, and state that must survive a restart. Each method's semantics are tested
+//! in-process in `crates/cortex-service/tests`.
 
 mod common;
 
@@ -13,7 +15,7 @@ use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_method_has_the_cortex_shape() {
+async fn the_wire_shape_of_replies_warnings_and_data_frames() {
     let dir = tempfile::tempdir().unwrap();
     let d = Daemon::start(dir.path(), &["--no-tls"]);
     let mut ws = connect(&d.url).await;
@@ -22,113 +24,14 @@ async fn every_method_has_the_cortex_shape() {
     let r = call(&mut ws, json!(22), "getCortexInfo", None).await;
     assert_eq!(r["id"], json!(22));
     assert_eq!(r["jsonrpc"], "2.0");
-    for k in ["buildDate", "buildNumber", "version"] {
-        assert!(r["result"][k].is_string(), "{k}");
-    }
+    assert!(r["result"]["version"].is_string());
     let r = call(&mut ws, json!("abc"), "getUserLogin", None).await;
     assert_eq!(r["id"], json!("abc"));
-    for k in [
-        "username",
-        "currentOSUId",
-        "currentOSUsername",
-        "loggedInOSUId",
-        "loggedInOSUsername",
-        "lastLoginTime",
-    ] {
-        assert!(r["result"][0][k].is_string(), "getUserLogin misses {k}");
-    }
-    assert_eq!(r["result"][0]["currentOSUId"], r["result"][0]["loggedInOSUId"]);
-
-    let r = call(
-        &mut ws,
-        json!(20),
-        "hasAccessRight",
-        Some(json!({"clientId": "com.test.app", "clientSecret": "s"})),
-    )
-    .await;
-    assert_eq!(r["result"]["accessGranted"], false);
-    assert!(r["result"]["message"].is_string());
-    // A connection that heard `false` hears of the grant by warning 9 (the C# and Python
-    // first run; compat_access.rs pins each client's flow).
-    let r = call(
-        &mut ws,
-        json!(3),
-        "requestAccess",
-        Some(json!({"clientId": "com.test.app", "clientSecret": "s"})),
-    )
-    .await;
-    assert_eq!(r["result"]["accessGranted"], false);
-    warning(&mut ws, 9, &mut Vec::new()).await;
+    assert!(r["result"][0]["username"].is_string());
     let token = authorize(&mut ws).await;
-    assert!(token.len() >= 32);
-    let r = call(
-        &mut ws,
-        json!(20),
-        "hasAccessRight",
-        Some(json!({"clientId": "com.test.app", "clientSecret": "s"})),
-    )
-    .await;
-    assert_eq!(r["result"]["accessGranted"], true);
-    let r = call(
-        &mut ws,
-        json!(5),
-        "generateNewToken",
-        Some(json!({"cortexToken": token, "clientId": "com.test.app", "clientSecret": "s"})),
-    )
-    .await;
-    let token2 = r["result"]["cortexToken"].as_str().unwrap().to_owned();
-    assert_ne!(token2, token);
-    let r = call(
-        &mut ws,
-        json!(6),
-        "getUserInformation",
-        Some(json!({"cortexToken": token2})),
-    )
-    .await;
-    assert!(r["result"]["username"].is_string());
-    let r = call(
-        &mut ws,
-        json!(7),
-        "getLicenseInfo",
-        Some(json!({"cortexToken": token})),
-    )
-    .await;
-    let lic = &r["result"]["license"];
-    assert_eq!(lic["expired"], false);
-    assert!(lic["scopes"].as_array().unwrap().iter().any(|s| s == "eeg"));
-    for k in [
-        "licenseId",
-        "licenseName",
-        "applications",
-        "localQuota",
-        "seatCount",
-        "sessionCount",
-        "totalDebit",
-    ] {
-        assert!(!lic[k].is_null(), "license misses {k}");
-    }
-
     let id = headset(&mut ws).await;
-    assert_eq!(id, "EPOCPLUS-00000001");
-    let r = call(
-        &mut ws,
-        json!(1),
-        "queryHeadsets",
-        Some(json!({"id": "EPOCPLUS-*"})),
-    )
-    .await;
-    let h = &r["result"][0];
-    assert_eq!(h["connectedBy"], "virtual");
-    assert_eq!(h["sensors"].as_array().unwrap().len(), 14);
-    assert_eq!(h["motionSensors"].as_array().unwrap().len(), 9);
-    assert_eq!(h["settings"]["eegRate"], 256);
-    assert_eq!(h["settings"]["eegRes"], 16);
-    assert_eq!(
-        call(&mut ws, json!(1), "queryHeadsets", Some(json!({"id": "EPOCX-*"}))).await["result"],
-        json!([])
-    );
 
-    // connect on a connected headset succeeds and warning 104 follows.
+    // Warnings are pushes: no id; 104 follows the connect reply.
     let mut others = Vec::new();
     let req =
         json!({"jsonrpc":"2.0","id":2,"method":"controlDevice","params":{"command":"connect","headset":id}});
@@ -137,39 +40,6 @@ async fn every_method_has_the_cortex_shape() {
     let w = warning(&mut ws, 104, &mut others).await;
     assert_eq!(w["warning"]["message"]["headsetId"], json!(id));
     assert!(w.get("id").is_none(), "warnings carry no id");
-    // refresh ends with warning 142 whose message is an object with behavior.
-    let mut others = Vec::new();
-    let req = json!({"jsonrpc":"2.0","id":25,"method":"controlDevice","params":{"command":"refresh"}});
-    let r = raw(&mut ws, req.to_string(), &mut others).await;
-    assert_eq!(r["result"]["command"], "refresh");
-    let w = warning(&mut ws, 142, &mut others).await;
-    assert!(w["warning"]["message"]["behavior"].is_string());
-
-    let r = call(
-        &mut ws,
-        json!(8),
-        "updateHeadsetCustomInfo",
-        Some(json!({"cortexToken": token, "headsetId": id, "headbandPosition": "top"})),
-    )
-    .await;
-    assert_eq!(r["result"]["headbandPosition"], "top");
-    assert_eq!(r["result"]["headsetId"], json!(id));
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
-    let r = call(
-        &mut ws,
-        json!(28),
-        "syncWithHeadsetClock",
-        Some(json!({"headset": id, "systemTime": now, "monotonicTime": 1000.0})),
-    )
-    .await;
-    let adj = r["result"]["adjustment"].as_f64().unwrap();
-    assert!(
-        (1000.0 + adj - now).abs() < 1.0,
-        "monotonic + adjustment is the headset clock"
-    );
 
     let r = call(
         &mut ws,
@@ -178,64 +48,19 @@ async fn every_method_has_the_cortex_shape() {
         Some(json!({"cortexToken": token, "headset": id, "status": "active"})),
     )
     .await;
-    let s = &r["result"];
-    assert_eq!(s["status"], "activated");
-    assert_eq!(s["appId"], "com.test.app");
-    assert_eq!(s["headset"]["id"], json!(id));
-    for k in [
-        "id",
-        "owner",
-        "license",
-        "started",
-        "stopped",
-        "streams",
-        "recordIds",
-        "recording",
-    ] {
-        assert!(!s[k].is_null(), "session misses {k}");
-    }
-    let sid = s["id"].as_str().unwrap().to_owned();
-    let r = call(
-        &mut ws,
-        json!(5),
-        "createSession",
-        Some(json!({"cortexToken": token, "headset": id, "status": "open"})),
-    )
-    .await;
-    assert_eq!(code(&r), -32005, "one session per headset per app");
-    let r = call(
-        &mut ws,
-        json!(9),
-        "querySessions",
-        Some(json!({"cortexToken": token})),
-    )
-    .await;
-    assert_eq!(r["result"].as_array().unwrap().len(), 1);
-
-    let r = call(&mut ws, json!(6), "subscribe", Some(json!({"cortexToken": token, "session": sid, "streams": ["eeg", "mot", "dev", "eq", "pow", "met"]}))).await;
-    let success = r["result"]["success"].as_array().unwrap();
-    let failure = r["result"]["failure"].as_array().unwrap();
-    assert_eq!(success.len(), 5);
-    assert_eq!(failure.len(), 1);
-    assert_eq!(failure[0]["streamName"], "met");
-    assert_eq!(failure[0]["code"], -32016);
-    let cols = |name: &str| success.iter().find(|x| x["streamName"] == name).unwrap()["cols"].clone();
-    assert_eq!(cols("eeg").as_array().unwrap().last().unwrap(), "MARKERS");
-    assert_eq!(cols("eeg").as_array().unwrap().len(), 19);
-    assert!(cols("dev")[2].is_array(), "dev cols nest the CQ list at index 2");
-    assert_eq!(cols("pow").as_array().unwrap().len(), 70);
-    assert_eq!(cols("pow")[0], "AF3/theta");
-    assert!(success.iter().all(|x| x["sid"] == json!(sid)));
+    let sid = r["result"]["id"].as_str().unwrap().to_owned();
     let r = call(
         &mut ws,
         json!(6),
         "subscribe",
-        Some(json!({"cortexToken": token, "session": sid, "streams": ["eeg"]})),
+        Some(json!({"cortexToken": token, "session": sid, "streams": ["eeg", "mot", "dev", "eq", "pow"]})),
     )
     .await;
-    assert_eq!(r["result"]["failure"][0]["code"], -32016, "already subscribed");
+    let success = r["result"]["success"].as_array().unwrap().clone();
+    assert_eq!(success.len(), 5, "{r}");
+    let cols = |name: &str| success.iter().find(|x| x["streamName"] == name).unwrap()["cols"].clone();
 
-    // Data: no id, sid and time, values aligned with cols, MARKERS last; pow within 2.5 s.
+    // Data frames: no id, the session's sid, a time, values aligned with cols.
     let mut seen = std::collections::HashMap::new();
     let deadline = Instant::now() + Duration::from_secs(6);
     while Instant::now() < deadline && seen.len() < 5 {
@@ -257,44 +82,9 @@ async fn every_method_has_the_cortex_shape() {
             cols(name).as_array().unwrap().len(),
             "{name} values vs cols"
         );
-        if name == "eeg" {
-            assert!(values.as_array().unwrap().last().unwrap().is_array());
-            let af3 = values[2].as_f64().unwrap();
-            assert!((3500.0..5000.0).contains(&af3));
-        }
         seen.insert(name.clone(), v.clone());
     }
     assert_eq!(seen.len(), 5, "all five streams delivered: {:?}", seen.keys());
-
-    let r = call(
-        &mut ws,
-        json!(24),
-        "unsubscribe",
-        Some(json!({"cortexToken": token, "session": sid, "streams": ["eeg", "met"]})),
-    )
-    .await;
-    assert_eq!(r["result"]["success"][0]["streamName"], "eeg");
-    assert_eq!(r["result"]["failure"][0]["streamName"], "met");
-    assert!(r["result"]["failure"][0]["code"].is_i64());
-    let r = call(
-        &mut ws,
-        json!(5),
-        "updateSession",
-        Some(json!({"cortexToken": token, "session": sid, "status": "close"})),
-    )
-    .await;
-    assert_eq!(r["result"]["status"], "closed");
-    assert_eq!(r["result"]["id"], json!(sid));
-
-    // Methods epocd does not have answer clearly.
-    let r = call(&mut ws, json!(9), "training", Some(json!({"cortexToken": token}))).await;
-    assert_eq!(code(&r), -32601);
-    assert!(
-        r["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not supported by epocd")
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

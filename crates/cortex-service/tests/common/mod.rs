@@ -115,3 +115,109 @@ impl Client {
 pub fn empty() -> Map<String, Value> {
     Map::new()
 }
+
+/// The response envelope's content for `r`: `{"result": …}` or `{"error": {"code", "message"}}`,
+/// so assertions read as they would on the wire.
+pub fn envelope(r: Result<Value, ServiceError>) -> Value {
+    match r {
+        Ok(v) => json!({ "result": v }),
+        Err(e) => json!({"error": {"code": e.code(), "message": e.to_string()}}),
+    }
+}
+
+/// The error code of an envelope that must be an error.
+pub fn code(v: &Value) -> i64 {
+    v["error"]["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("expected an error, got {v}"))
+}
+
+/// Milliseconds since the epoch (marker times).
+pub fn now_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0
+}
+
+/// A service with a data dir, one connected virtual headset and an authorized app: what most
+/// scenarios start from.
+pub struct Lab {
+    pub dir: tempfile::TempDir,
+    pub cortex: Arc<Cortex>,
+    pub client: Client,
+    pub token: String,
+    pub headset: String,
+}
+
+impl Lab {
+    pub fn new() -> Lab {
+        let dir = tempfile::tempdir().unwrap();
+        let cortex = Cortex::start(cortex_service::ServiceConfig {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..cortex_service::ServiceConfig::default()
+        })
+        .unwrap();
+        let headset = cortex
+            .add_headset(cortex_service::HeadsetSpec::Virtual(1))
+            .unwrap();
+        let client = Client::connect(&cortex);
+        let token = client.authorize("com.test.app");
+        let lab = Lab {
+            dir,
+            cortex,
+            client,
+            token,
+            headset,
+        };
+        lab.wait_connected();
+        lab
+    }
+
+    fn wait_connected(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.client.call("queryHeadsets", json!({"id": self.headset}))[0]["status"]
+            != json!("connected")
+        {
+            assert!(Instant::now() < deadline, "the virtual headset never connected");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Call `method` with `params` plus this lab's token, as an envelope.
+    pub fn rpc(&self, method: &str, mut params: Value) -> Value {
+        params["cortexToken"] = json!(self.token);
+        envelope(self.client.try_call(method, params))
+    }
+
+    /// A session on the lab's headset (`open` or `active`).
+    pub fn session(&self, status: &str) -> String {
+        let r = self.rpc(
+            "createSession",
+            json!({"headset": self.headset, "status": status}),
+        );
+        r["result"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{r}"))
+            .to_owned()
+    }
+
+    /// An active session recording into a new record: (session, record id).
+    pub fn recording(&self, title: &str) -> (String, String) {
+        let sid = self.session("active");
+        let r = self.rpc("createRecord", json!({"session": sid, "title": title}));
+        let rid = r["result"]["record"]["uuid"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{r}"))
+            .to_owned();
+        (sid, rid)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.cortex.shutdown();
+    }
+}
+pub mod csv;

@@ -1,0 +1,257 @@
+//! Records in-process (no socket): createRecord, stopRecord, updateRecord, deleteRecord,
+//! queryRecords, getRecordInfos, configOptOut, with their shapes and error codes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Lab, code};
+use serde_json::json;
+
+#[test]
+fn a_record_needs_an_activated_session() {
+    let lab = Lab::new();
+    let sid = lab.session("open");
+    let r = lab.rpc("createRecord", json!({"session": sid, "title": "x"}));
+    assert_eq!(code(&r), -32012, "{r}");
+    lab.rpc("updateSession", json!({"session": sid, "status": "active"}));
+    let r = lab.rpc("createRecord", json!({"session": sid, "title": "x"}));
+    assert!(r["result"]["record"]["uuid"].is_string(), "{r}");
+}
+
+#[test]
+fn create_record_answers_the_record_and_one_record_at_a_time() {
+    let lab = Lab::new();
+    lab.rpc("createSubject", json!({"subjectName": "ann"}));
+    let sid = lab.session("active");
+    let r = lab.rpc(
+        "createRecord",
+        json!({"session": sid, "title": "Eyes, closed", "subjectName": "ann",
+               "tags": ["rest", "pilot"], "description": "first"}),
+    );
+    let rec = r["result"]["record"].clone();
+    let rid = rec["uuid"].as_str().expect("uuid").to_owned();
+    assert_eq!(r["result"]["sessionId"], json!(sid));
+    assert_eq!(rec["title"], "Eyes, closed");
+    assert_eq!(rec["tags"], json!(["rest", "pilot"]));
+    assert_eq!(rec["endDatetime"], "");
+    assert!(rec["startDatetime"].as_str().unwrap().contains('T'));
+    for key in [
+        "applicationId",
+        "licenseId",
+        "ownerId",
+        "experimentId",
+        "licenseScope",
+        "description",
+    ] {
+        assert!(rec.get(key).is_some(), "record object lacks {key}: {rec}");
+    }
+    let r = lab.rpc("querySessions", json!({}));
+    assert_eq!(r["result"][0]["recording"], true);
+    assert_eq!(r["result"][0]["recordIds"], json!([rid]));
+    let r = lab.rpc("createRecord", json!({"session": sid, "title": "again"}));
+    assert_eq!(code(&r), -32017, "{r}");
+    for bad in [
+        json!({"session": sid}),
+        json!({"session": sid, "title": ""}),
+        json!({"session": "nope", "title": "t"}),
+        json!({"session": sid, "title": "t", "subjectName": "nobody"}),
+    ] {
+        let r = lab.rpc("createRecord", bad.clone());
+        assert!([-32602, -32007, -32017].contains(&code(&r)), "{bad}: {r}");
+    }
+}
+
+#[test]
+fn a_failed_create_record_leaves_nothing_and_the_session_can_record() {
+    let lab = Lab::new();
+    let sid = lab.session("active");
+    let r = lab.rpc(
+        "createRecord",
+        json!({"session": sid, "title": "t", "subjectName": "nobody"}),
+    );
+    assert_eq!(code(&r), -32602, "{r}");
+    let r = lab.rpc("queryRecords", json!({"query": {}, "orderBy": []}));
+    assert_eq!(r["result"]["count"], 0, "no phantom record: {r}");
+    let r = lab.rpc("createRecord", json!({"session": sid, "title": "t"}));
+    assert!(
+        r["result"]["record"]["uuid"].is_string(),
+        "the reservation was released: {r}"
+    );
+}
+
+#[test]
+fn stop_record_answers_the_record_then_warning_30_and_markers_need_a_record() {
+    let lab = Lab::new();
+    let (sid, rid) = lab.recording("stopped soon");
+    std::thread::sleep(Duration::from_millis(300));
+    let r = lab.rpc("stopRecord", json!({"session": sid}));
+    assert_eq!(r["result"]["record"]["uuid"], json!(rid), "{r}");
+    assert_ne!(r["result"]["record"]["endDatetime"], "");
+    let w = lab
+        .client
+        .inbox
+        .wait_warning(30, Duration::from_secs(5))
+        .expect("warning 30");
+    assert_eq!(w["warning"]["message"]["recordId"], json!(rid));
+    assert!(w.get("id").is_none());
+    let r = lab.rpc("stopRecord", json!({"session": sid}));
+    assert_eq!(code(&r), -32011, "{r}");
+    let r = lab.rpc(
+        "injectMarker",
+        json!({"session": sid, "time": common::now_ms(), "value": 1, "label": "late"}),
+    );
+    assert_eq!(code(&r), -32011, "{r}");
+    let r = lab.rpc("querySessions", json!({}));
+    assert_eq!(r["result"][0]["recording"], false, "{r}");
+}
+
+#[test]
+fn update_record_answers_the_record_object_itself() {
+    let lab = Lab::new();
+    let (sid, rid) = lab.recording("Eyes, closed");
+    lab.rpc("stopRecord", json!({"session": sid}));
+    let r = lab.rpc(
+        "updateRecord",
+        json!({"record": rid, "description": "eyes closed, 2 s", "tags": ["rest"]}),
+    );
+    assert_eq!(r["result"]["uuid"], json!(rid), "{r}");
+    assert_eq!(r["result"]["tags"], json!(["rest"]));
+    assert_eq!(r["result"]["title"], "Eyes, closed");
+    assert_eq!(r["result"]["description"], "eyes closed, 2 s");
+    let r = lab.rpc("updateRecord", json!({"record": "nope"}));
+    assert_eq!(code(&r), -32122, "{r}");
+    let r = lab.rpc("updateRecord", json!({"record": rid, "title": ""}));
+    assert_eq!(code(&r), -32602, "{r}");
+}
+
+#[test]
+fn opt_out_is_stored_and_shown_in_each_records_sync_status() {
+    let lab = Lab::new();
+    let (sid, _) = lab.recording("synced?");
+    lab.rpc("stopRecord", json!({"session": sid}));
+    let r = lab.rpc("configOptOut", json!({"status": "set", "newOptOut": true}));
+    assert_eq!(r["result"]["optOut"], true, "{r}");
+    let r = lab.rpc("configOptOut", json!({"status": "get"}));
+    assert_eq!(r["result"]["optOut"], true);
+    let r = lab.rpc("configOptOut", json!({"status": "maybe"}));
+    assert_eq!(code(&r), -32013, "{r}");
+    let r = lab.rpc("configOptOut", json!({"status": "set"}));
+    assert_eq!(code(&r), -32602, "set needs newOptOut: {r}");
+    let r = lab.rpc(
+        "queryRecords",
+        json!({"query": {}, "orderBy": [], "includeSyncStatusInfo": true}),
+    );
+    let q = &r["result"]["records"][0];
+    assert_eq!(q["syncStatus"]["optOut"], true);
+    assert!(q["syncStatus"]["status"].is_string());
+}
+
+#[test]
+fn query_records_filters_orders_and_pages_and_get_record_infos_has_markers() {
+    let lab = Lab::new();
+    let (sid, rid) = lab.recording("Eyes, closed");
+    let t = common::now_ms();
+    lab.rpc(
+        "injectMarker",
+        json!({"session": sid, "time": t, "value": 1, "label": "a"}),
+    );
+    let r = lab.rpc(
+        "injectMarker",
+        json!({"session": sid, "time": t + 10.0, "value": 2, "label": "b"}),
+    );
+    let m2 = r["result"]["marker"]["uuid"].as_str().unwrap().to_owned();
+    lab.rpc(
+        "updateMarker",
+        json!({"session": sid, "markerId": m2, "time": t + 400.0}),
+    );
+    lab.rpc("stopRecord", json!({"session": sid}));
+    lab.rpc("updateRecord", json!({"record": rid, "tags": ["rest"]}));
+    lab.rpc("updateSession", json!({"session": sid, "status": "close"}));
+    let (sid2, rid2) = lab.recording("second");
+    lab.rpc("stopRecord", json!({"session": sid2}));
+
+    let r = lab.rpc(
+        "queryRecords",
+        json!({"query": {}, "orderBy": [{"startDatetime": "DESC"}], "limit": 10, "offset": 0,
+               "includeMarkers": true}),
+    );
+    assert_eq!(r["result"]["count"], 2, "{r}");
+    assert_eq!(r["result"]["limit"], 10);
+    assert_eq!(r["result"]["records"][0]["uuid"], json!(rid2), "newest first");
+    let q = &r["result"]["records"][1];
+    assert_eq!(q["uuid"], json!(rid));
+    assert_eq!(q["markers"].as_array().map(Vec::len), Some(2));
+    let r = lab.rpc(
+        "queryRecords",
+        json!({"query": {}, "orderBy": [{"startDatetime": "ASC"}], "limit": 1, "offset": 1}),
+    );
+    assert_eq!(r["result"]["count"], 2);
+    assert_eq!(r["result"]["records"].as_array().map(Vec::len), Some(1));
+    assert_eq!(r["result"]["records"][0]["uuid"], json!(rid2));
+    for (query, n) in [
+        (json!({"tags": ["rest"]}), 1),
+        (json!({"tags": ["pilot"]}), 0),
+        (json!({"title": "eyes"}), 1),
+        (json!({"keyword": "SECOND"}), 1),
+        (json!({"applicationId": "com.other.app"}), 0),
+    ] {
+        let r = lab.rpc("queryRecords", json!({"query": query, "orderBy": []}));
+        assert_eq!(r["result"]["count"], n, "{query}: {r}");
+    }
+    let r = lab.rpc("queryRecords", json!({"query": {"color": "red"}, "orderBy": []}));
+    assert_eq!(code(&r), -32602, "{r}");
+    let r = lab.rpc("queryRecords", json!({"query": {}}));
+    assert_eq!(code(&r), -32602, "orderBy is required");
+    let r = lab.rpc("getRecordInfos", json!({"recordIds": [rid]}));
+    assert_eq!(r["result"][0]["markers"][1]["type"], "interval", "{r}");
+    let r = lab.rpc("getRecordInfos", json!({"recordIds": ["nope"]}));
+    assert_eq!(code(&r), -32122, "{r}");
+}
+
+#[test]
+fn another_apps_records_are_invisible_to_it() {
+    let lab = Lab::new();
+    let (sid, rid) = lab.recording("mine");
+    lab.rpc("stopRecord", json!({"session": sid}));
+    let other = common::Client::connect(&lab.cortex);
+    let token = other.authorize("com.other.app");
+    let r = common::envelope(other.try_call(
+        "queryRecords",
+        json!({"cortexToken": token, "query": {}, "orderBy": []}),
+    ));
+    assert_eq!(r["result"]["count"], 0, "{r}");
+    for method in ["getRecordInfos", "deleteRecord"] {
+        let key = if method == "deleteRecord" {
+            "records"
+        } else {
+            "recordIds"
+        };
+        let r = common::envelope(other.try_call(method, json!({"cortexToken": token, key: [rid]})));
+        let failed =
+            r["error"]["code"] == json!(-32122) || r["result"]["failure"][0]["code"] == json!(-32122);
+        assert!(failed, "{method}: {r}");
+    }
+}
+
+#[test]
+fn delete_record_reports_each_record_and_removes_its_files() {
+    let lab = Lab::new();
+    let (sid, rid) = lab.recording("to delete");
+    let r = lab.rpc("deleteRecord", json!({"records": [rid]}));
+    assert_eq!(
+        r["result"]["failure"][0]["code"],
+        json!(-32017),
+        "in progress: {r}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    lab.rpc("stopRecord", json!({"session": sid}));
+    assert!(lab.dir.path().join("records").join(&rid).exists());
+    let r = lab.rpc("deleteRecord", json!({"records": [rid, "nope"]}));
+    assert_eq!(r["result"]["success"][0]["recordId"], json!(rid), "{r}");
+    assert_eq!(r["result"]["failure"][0]["recordId"], "nope");
+    assert_eq!(r["result"]["failure"][0]["code"], json!(-32122));
+    assert!(!lab.dir.path().join("records").join(&rid).exists());
+    let r = lab.rpc("queryRecords", json!({"query": {}, "orderBy": []}));
+    assert_eq!(r["result"]["count"], 0);
+}
