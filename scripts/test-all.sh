@@ -13,7 +13,7 @@ cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test (all crates; large captures from ../shared/captures when present)"
+step "cargo test (all crates; the large third-party captures from \$EPOCD_SHARED_CAPTURES or beside the checkout)"
 log=$(mktemp)
 cargo test --workspace --locked 2>&1 | tee "$log"
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use epoc_protocol::EEG_CHANNELS;
 
-/// Band names and edges in Hz (cortex-api.md 5.1): theta 4–8, alpha 8–12, betaL 12–16,
+/// Band names and edges in Hz (docs/cortex-api.md, "Streams"): theta 4–8, alpha 8–12, betaL 12–16,
 /// betaH 16–25, gamma 25–45.
 pub const BANDS: [(&str, f64, f64); 5] = [
     ("theta", 4.0, 8.0),

@@ -90,14 +90,9 @@ impl Stream {
 pub fn unsupported_reason(name: &str) -> String {
     match name {
         "met" | "com" | "fac" => format!(
-            "the {name} stream needs Emotiv's proprietary detection algorithms, which epocd does not have; \
-             subscribe to eeg, mot, dev, eq or pow"
+            "epocd does not compute the {name} stream yet (no detections); subscribe to eeg, mot, dev, eq or pow"
         ),
-        "sys" => {
-            "the sys stream reports training events; epocd has no training (no mental commands or facial \
-                  expressions)"
-                .to_owned()
-        }
+        "sys" => "the sys stream reports training events, and epocd has no training yet".to_owned(),
         other => format!("unknown stream {other:?}: epocd serves eeg, mot, dev, eq and pow"),
     }
 }

@@ -1,5 +1,5 @@
 //! Free space where records are written: apps are warned before a disk fills (warnings 19
-//! and 20 of cortex-api.md 7), not only after a record had to stop.
+//! and 20 of docs/cortex-api.md, "Warnings"), not only after a record had to stop.
 
 use std::path::Path;
 

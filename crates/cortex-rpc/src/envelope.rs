@@ -1,4 +1,4 @@
-//! The JSON-RPC 2.0 envelope as Cortex clients use it (cortex-api.md 1.3): `id` echoed with
+//! The JSON-RPC 2.0 envelope as Cortex clients use it (docs/cortex-api.md, "Envelope"): `id` echoed with
 //! its JSON type, `params` optional, responses never carrying `sid`.
 
 use serde_json::{Map, Value, json};

@@ -152,7 +152,7 @@ impl Headset {
         })
     }
 
-    /// The Cortex headset object (cortex-api.md 4.1), with every field clients iterate.
+    /// The Cortex headset object (docs/cortex-api.md, "Headset object"), with every field clients iterate.
     pub fn to_json(&self) -> Value {
         let mode = self.effective_mode();
         // What the fan-out observes once a second, else what detection counted in its first

@@ -4,7 +4,7 @@
 //! call returns `BluetoothUnavailable` with the reason and nothing else is affected. The
 //! btleplug runtime lives on its own thread; notifications cross to the acquisition thread as
 //! fixed-size arrays over a channel, so the per-report loop stays free of tokio and of
-//! allocation. Unverified on hardware: no public BLE capture exists (epoc-protocol.md 4).
+//! allocation. Unverified on hardware: no public BLE capture exists (docs/epoc-protocol.md 4).
 
 use std::time::Duration;
 
@@ -192,7 +192,7 @@ async fn run_link(target: String, ready: Sender<Result<Identity, DriverError>>, 
     }
     let eeg = Uuid::from_u128(EEG_CHARACTERISTIC_UUID);
     while let Some(n) = notes.next().await {
-        // Motion notifications have an unknown format over BLE (epoc-protocol.md 4.4).
+        // Motion notifications have an unknown format over BLE (docs/epoc-protocol.md 4.4).
         if n.uuid != eeg || n.value.len() > 20 {
             continue;
         }

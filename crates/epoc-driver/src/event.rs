@@ -2,7 +2,7 @@
 
 use epoc_protocol::{KeyLayout, Mode, Model, Serial};
 
-/// A Cortex-style headset id: `<MODEL>-<8 hex digits>` (cortex-api.md 4.1). The digits are
+/// A Cortex-style headset id: `<MODEL>-<8 hex digits>` (docs/cortex-api.md, "Headset object"). The digits are
 /// the serial's last eight characters when they are hex (dongle serials, BLE names), otherwise
 /// a hash of the serial, so the id is stable across restarts.
 pub fn headset_id(model: Model, serial: &Serial) -> String {

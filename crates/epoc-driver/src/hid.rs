@@ -13,18 +13,20 @@ use hidapi::{DeviceInfo, HidApi, HidDevice};
 use crate::DriverError;
 use crate::source::{Connection, Identity, Source};
 
-/// USB ids of the receivers (epoc-protocol.md 1.1): the original EPOC dongle and the
+/// USB ids of the receivers (docs/epoc-protocol.md 1.1): the original EPOC dongle and the
 /// universal receiver (EPOC+, EPOC X, research EPOC). `0x1234` is shared with other
 /// products, so the manufacturer string is checked too.
 pub const DONGLE_IDS: [(u16, u16); 2] = [(0x21a1, 0x0001), (0x1234, 0xed02)];
-/// The udev rule in this repository that grants access to the dongle.
-pub const UDEV_RULE: &str = "70-epocd.rules";
+/// The udev rule that grants access to the dongle, where the epocd package installs it.
+pub const UDEV_RULE: &str = "/usr/lib/udev/rules.d/70-epocd.rules";
 
 /// What the fix for a permission problem is, in one sentence.
 pub fn permission_fix() -> String {
     format!(
-        "install the udev rule: sudo cp udev/{UDEV_RULE} /etc/udev/rules.d/ && sudo udevadm control --reload \
-         && sudo udevadm trigger (or replug the dongle); a headless service user needs the epocd group"
+        "the udev rule {UDEV_RULE} gives the dongle to the logged-in user and the epocd group: install the epocd \
+         package (or copy the rule there from the source tree's udev/ folder), then run \
+         sudo udevadm control --reload && sudo udevadm trigger (or replug the dongle); a headless service user \
+         needs the epocd group"
     )
 }
 

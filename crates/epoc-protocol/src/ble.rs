@@ -1,5 +1,5 @@
 //! Bluetooth LE framing: names, UUIDs, and reassembly of the two halves of an EEG packet
-//! (epoc-protocol.md 4). Unverified against hardware: no public BLE capture exists.
+//! (docs/epoc-protocol.md 4). Unverified against hardware: no public BLE capture exists.
 
 use crate::ProtocolError;
 use crate::cipher::REPORT_LEN;

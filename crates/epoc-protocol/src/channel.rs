@@ -93,7 +93,7 @@ pub const MOTION_NAMES: [&str; 9] = [
 ];
 
 /// Names for the nine EPOC X motion words, whose meaning is not known yet
-/// (epoc-protocol.md 3.2.5): numbered by position rather than given a guessed meaning.
+/// (docs/epoc-protocol.md 3.2.5): numbered by position rather than given a guessed meaning.
 pub const EPOCX_MOTION_NAMES: [&str; 9] = ["W0", "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"];
 
 /// Names of the two 12-bit gyro values that 14-bit EEG packets carry.
@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn packet_order_is_the_documented_swap_of_display_order() {
-        // epoc-protocol.md 3.3: display = packet slots 2,3,0,1,4,5,6,7,8,9,12,13,10,11.
+        // docs/epoc-protocol.md 3.3: display = packet slots 2,3,0,1,4,5,6,7,8,9,12,13,10,11.
         let slots = [2, 3, 0, 1, 4, 5, 6, 7, 8, 9, 12, 13, 10, 11];
         for (display, slot) in slots.iter().enumerate() {
             assert_eq!(DISPLAY_ORDER[display], PACKET_ORDER[*slot]);

@@ -105,7 +105,7 @@ mod tests {
 
     #[test]
     fn hemokit_aes_unit_vector() {
-        // epoc-protocol.md 6.1: "0123456789abcdef" twice decrypts to 1a70…6551 twice.
+        // docs/epoc-protocol.md 6: "0123456789abcdef" twice decrypts to 1a70…6551 twice.
         let serial = Serial::from_usb("SN201211154288GM").unwrap();
         let c = Cipher::for_layout(KeyLayout::EpocT, &serial);
         let mut r = [0u8; 32];

@@ -1,4 +1,4 @@
-//! Automatic key-layout detection by trial decryption (epoc-protocol.md 2.5), so users never
+//! Automatic key-layout detection by trial decryption (docs/epoc-protocol.md 2.5), so users never
 //! need to know which layout their headset and mode use.
 
 use crate::ProtocolError;

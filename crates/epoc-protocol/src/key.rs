@@ -1,4 +1,4 @@
-//! The key layouts: how a 16-byte AES key is built from a serial (epoc-protocol.md 2.2).
+//! The key layouts: how a 16-byte AES key is built from a serial (docs/epoc-protocol.md 2.2).
 
 use crate::mode::{Model, Resolution};
 use crate::serial::Serial;
@@ -24,7 +24,7 @@ pub enum KeyLayout {
 }
 
 impl KeyLayout {
-    /// The order of trial decryption (epoc-protocol.md 2.5): verified layouts first.
+    /// The order of trial decryption (docs/epoc-protocol.md 2.5): verified layouts first.
     pub const ALL: [KeyLayout; 7] = [
         KeyLayout::X,
         KeyLayout::Plus16,
@@ -108,7 +108,7 @@ mod tests {
         k.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    // Every expected key below is a vector of epoc-protocol.md 2.2 / 6.4.
+    // Every expected key below is a vector of docs/epoc-protocol.md 2.2 and 6.
     #[test]
     fn documented_key_vectors() {
         let sn = Serial::from_usb("SN201211154288GM").unwrap();

@@ -1,5 +1,5 @@
 //! The 14-bit layout (EPOC, EPOC+ in EPOC mode): 14-bit big-endian bit fields
-//! (epoc-protocol.md 3.1).
+//! (docs/epoc-protocol.md 3.1).
 
 use crate::ProtocolError;
 use crate::channel::{EEG_CHANNELS, packet_index};
@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn field_starts_match_the_reference_table() {
-        // epoc-protocol.md 3.1.2: AF3 at 36, F7 at 50, F3 at 8, O2 at 134, F4 at 218.
+        // docs/epoc-protocol.md 3.1.2: AF3 at 36, F7 at 50, F3 at 8, O2 at 134, F4 at 218.
         assert_eq!(EEG_START[0], 36);
         assert_eq!(EEG_START[1], 50);
         assert_eq!(EEG_START[2], 8);

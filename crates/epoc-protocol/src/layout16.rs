@@ -1,5 +1,5 @@
 //! The 16-bit layout (EPOC+ and EPOC X native mode): a type byte, then little-endian words
-//! (epoc-protocol.md 3.2).
+//! (docs/epoc-protocol.md 3.2).
 
 use crate::ProtocolError;
 use crate::channel::{EEG_CHANNELS, packet_index};
@@ -112,7 +112,7 @@ mod tests {
 
     #[test]
     fn offsets_match_the_reference_table() {
-        // epoc-protocol.md 3.2.2: F3 2-3, AF3 6-7, O1 14-15, O2 18-19, F4 30-31.
+        // docs/epoc-protocol.md 3.2.2: F3 2-3, AF3 6-7, O1 14-15, O2 18-19, F4 30-31.
         assert_eq!(EEG_OFFSET[2], 2);
         assert_eq!(EEG_OFFSET[0], 6);
         assert_eq!(EEG_OFFSET[6], 14);

@@ -3,8 +3,8 @@
 //! detection and BLE reassembly.
 //!
 //! No I/O, no threads, no allocation per report: drivers, the virtual headset, tests and the
-//! fuzzer all share this one implementation. The byte-level reference is
-//! `shared/reference/epoc-protocol.md`; section numbers in comments point into it.
+//! fuzzer all share this one implementation. The byte-level facts it relies on are in
+//! `docs/epoc-protocol.md`; section numbers in comments point into it.
 //!
 //! ```
 //! use epoc_protocol::{Cipher, KeyLayout, Mode, Serial, decode};

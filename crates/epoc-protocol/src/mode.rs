@@ -12,7 +12,7 @@ pub enum Model {
 }
 
 impl Model {
-    /// The Cortex headset-id prefix (`EPOCPLUS-…`, cortex-api.md 4.1).
+    /// The Cortex headset-id prefix (`EPOCPLUS-…`, docs/cortex-api.md, "Headset object").
     pub const fn cortex_prefix(self) -> &'static str {
         match self {
             Model::Epoc => "EPOC",
@@ -135,7 +135,7 @@ impl Mode {
         matches!(self.resolution, Resolution::Bits16)
     }
 
-    /// EPOC X motion words are big-endian with an unknown meaning (epoc-protocol.md 3.2.5);
+    /// EPOC X motion words are big-endian with an unknown meaning (docs/epoc-protocol.md 3.2.5);
     /// EPOC+ motion is little-endian gyro / acc / mag.
     pub const fn motion_big_endian(self) -> bool {
         matches!(self.model, Model::EpocX)

@@ -1,5 +1,5 @@
 //! Counter-multiplexed side channels: which electrode a quality value belongs to, where the
-//! battery sits, and the empirical scales (epoc-protocol.md 3.1.1, 3.1.3, 3.2.3).
+//! battery sits, and the empirical scales (docs/epoc-protocol.md 3.1.1, 3.1.3, 3.2.3).
 
 use crate::channel::{Channel, PACKET_ORDER};
 use crate::mode::{EegRate, Mode, Resolution};

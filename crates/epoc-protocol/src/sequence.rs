@@ -1,8 +1,8 @@
-//! Lost-sample accounting from counter gaps (epoc-protocol.md 3.5).
+//! Lost-sample accounting from counter gaps (docs/epoc-protocol.md 3.5).
 
 /// Reports at the start of a stream whose counter gaps are not counted: a dongle hands out a
 /// few stale reports when opened (hemokit's dump starts 123, 123, 0; an emokit capture starts
-/// with motion 63 then 60), and those jumps are not lost samples (epoc-protocol.md 3.5).
+/// with motion 63 then 60), and those jumps are not lost samples (docs/epoc-protocol.md 3.5).
 pub const SETTLE_REPORTS: u32 = 4;
 
 /// Follows one counter stream (EEG, or motion) and counts the samples missing between

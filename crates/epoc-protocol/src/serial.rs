@@ -30,7 +30,7 @@ impl Serial {
     }
 
     /// The pseudo-serial of a BLE headset: the four bytes of the 8 hex digits in its name,
-    /// reversed (`3B9ACCA6` gives s1 = 0x3B … s4 = 0xA6; epoc-protocol.md 2.6).
+    /// reversed (`3B9ACCA6` gives s1 = 0x3B … s4 = 0xA6; docs/epoc-protocol.md 2.6).
     pub fn from_ble_hex(hex8: &str) -> Result<Self, ProtocolError> {
         let bad = || ProtocolError::BleName(hex8.to_owned());
         if hex8.len() != 8 || !hex8.is_ascii() {

@@ -1,4 +1,4 @@
-//! The test vectors of epoc-protocol.md section 6, EPOC X included, in both directions:
+//! The test vectors of docs/epoc-protocol.md 6, EPOC X included, in both directions:
 //! decrypt + decode the documented ciphertext, and encode + encrypt back to it.
 
 mod common;

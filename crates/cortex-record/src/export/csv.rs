@@ -1,4 +1,4 @@
-//! CSV export (cortex-api.md 8.3): a `key:value` header line, a line of column names, then
+//! CSV export (docs/cortex-api.md, "Export formats"): a `key:value` header line, a line of column names, then
 //! one row per sample. V2 puts every selected stream on the EEG timeline (cells of slower
 //! streams stay empty between their samples); V1 writes one file per stream.
 //!

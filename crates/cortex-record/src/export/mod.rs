@@ -1,4 +1,4 @@
-//! Export of stored records: CSV (V1, V2), EDF, EDF+ and BDF+ (cortex-api.md 8).
+//! Export of stored records: CSV (V1, V2), EDF, EDF+ and BDF+ (docs/cortex-api.md, "Export formats").
 //!
 //! Every export first checks the whole request (folder absolute, existing, writable; stream
 //! types valid for the format; no target file already there), then writes each file under a
@@ -27,7 +27,7 @@ use crate::edf::EdfFormat;
 use crate::store::{Marker, RecordMeta};
 use crate::writer::{EEG_FILE, MOTION_FILE, SampleCursor, read_samples};
 
-/// The CSV layouts of cortex-api.md 8.1.
+/// The CSV layouts of docs/cortex-api.md, "Export formats".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CsvVersion {
     /// One CSV per stream (EEG+CQ+markers, motion, band power).

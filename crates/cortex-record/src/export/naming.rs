@@ -1,4 +1,4 @@
-//! Export file names as EmotivPRO and Cortex write them (cortex-api.md 8.2):
+//! Export file names as EmotivPRO and Cortex write them (docs/cortex-api.md, "Export formats"):
 //! `<title>_<HEADSETTYPE>_<serial>_<YYYY.MM.DD>T<HH.MM.SS>+<hh.mm>`.
 
 use crate::store::RecordMeta;
