@@ -55,16 +55,14 @@ fn a_record_exports_in_every_format_with_its_markers_and_never_overwrites() {
 
     // CSV V2 with every stream type the official example asks for.
     let folder = out.path().to_str().unwrap().to_owned();
-    let r = lab.rpc(
-        "exportRecord",
-        export(
-            &rid,
-            "CSV",
-            Some("V2"),
-            json!(["EEG", "MOTION", "PM", "BP"]),
-            &folder,
-        ),
+    let v2 = export(
+        &rid,
+        "CSV",
+        Some("V2"),
+        json!(["EEG", "MOTION", "PM", "BP"]),
+        &folder,
     );
+    let r = lab.rpc("exportRecord", v2.clone());
     assert_eq!(r["result"]["success"][0]["recordId"], json!(rid), "{r}");
     assert_eq!(r["result"]["failure"], json!([]));
     let files = names(out.path());
@@ -153,16 +151,7 @@ fn a_record_exports_in_every_format_with_its_markers_and_never_overwrites() {
 
     // Never overwrite; bad requests are Cortex errors and leave nothing behind.
     let before = std::fs::read_dir(out.path()).unwrap().count();
-    let r = lab.rpc(
-        "exportRecord",
-        export(
-            &rid,
-            "CSV",
-            Some("V2"),
-            json!(["EEG", "MOTION", "PM", "BP"]),
-            &folder,
-        ),
-    );
+    let r = lab.rpc("exportRecord", v2);
     assert_eq!(r["result"]["failure"][0]["recordId"], json!(rid), "{r}");
     assert!(
         r["result"]["failure"][0]["message"]

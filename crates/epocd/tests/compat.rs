@@ -31,58 +31,37 @@ fn warnings_9(frames: &[Value]) -> usize {
     frames.iter().filter(|f| f["warning"]["code"] == json!(9)).count()
 }
 
+/// A new connection that asks hasAccessRight (which must say `false`) and then requestAccess:
+/// the connection, requestAccess's response, and what arrives in the next 0.8 s.
+async fn ask_then_request(d: &Daemon, id: &str) -> (Ws, Value, Vec<Value>) {
+    let mut ws = connect(&d.url).await;
+    let r = call(&mut ws, json!(20), "hasAccessRight", Some(app(id))).await;
+    assert_eq!(r["result"]["accessGranted"], json!(false), "{r}");
+    let r = call(&mut ws, json!(3), "requestAccess", Some(app(id))).await;
+    let later = frames_for(&mut ws, Duration::from_millis(800)).await;
+    (ws, r, later)
+}
+
 #[tokio::test]
 async fn each_official_clients_first_run_authorizes_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let d = Daemon::start_with(dir.path(), &["--no-tls"]);
 
     // C# and Unity: hasAccessRight false -> requestAccess -> authorize only on warning 9.
-    let mut ws = connect(&d.url).await;
-    let r = call(
-        &mut ws,
-        json!(20),
-        "hasAccessRight",
-        Some(app("com.example.csharp")),
-    )
-    .await;
-    assert_eq!(r["result"]["accessGranted"], json!(false));
-    let r = call(
-        &mut ws,
-        json!(3),
-        "requestAccess",
-        Some(app("com.example.csharp")),
-    )
-    .await;
+    let (mut ws, r, later) = ask_then_request(&d, "com.example.csharp").await;
     assert_eq!(
         r["result"]["accessGranted"],
         json!(false),
         "C# waits for warning 9 whatever requestAccess says; `true` would also be fine only with a 9"
     );
-    let later = frames_for(&mut ws, Duration::from_millis(800)).await;
     assert_eq!(warnings_9(&later), 1, "exactly one warning 9: {later:?}");
     let r = call(&mut ws, json!(4), "authorize", Some(app("com.example.csharp"))).await;
     assert!(r["result"]["cortexToken"].is_string(), "{r}");
 
     // Python: hasAccessRight false -> requestAccess; `true` authorizes at once, `false` waits
     // for 9; and every warning 9 authorizes (again). It must authorize exactly once.
-    let mut ws = connect(&d.url).await;
-    let r = call(
-        &mut ws,
-        json!(20),
-        "hasAccessRight",
-        Some(app("com.example.python")),
-    )
-    .await;
-    assert_eq!(r["result"]["accessGranted"], json!(false));
-    let r = call(
-        &mut ws,
-        json!(3),
-        "requestAccess",
-        Some(app("com.example.python")),
-    )
-    .await;
+    let (mut ws, r, later) = ask_then_request(&d, "com.example.python").await;
     let at_once = usize::from(r["result"]["accessGranted"] == json!(true));
-    let later = frames_for(&mut ws, Duration::from_millis(800)).await;
     assert_eq!(
         at_once + warnings_9(&later),
         1,
@@ -280,16 +259,7 @@ async fn a_replayed_epoc_plus_reports_its_real_motion_rate_from_the_start() {
     let Some(shared) = common::shared() else { return };
     let capture = shared.join("emokit/emotiv_encrypted_data_UD20160103001874_2017-04-05.17-21-32.384061.csv");
     let dir = tempfile::tempdir().unwrap();
-    let d = Daemon::start_with(
-        dir.path(),
-        &[
-            "--no-tls",
-            "--replay",
-            capture.to_str().unwrap(),
-            "--serial",
-            "UD20160103001874",
-        ],
-    );
+    let d = Daemon::replay(dir.path(), &capture, "UD20160103001874");
     let mut ws = connect(&d.url).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     let settings = loop {

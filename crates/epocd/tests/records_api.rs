@@ -201,16 +201,7 @@ async fn a_replayed_capture_recorded_and_exported_equals_decode() {
 
     let dir = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let d = Daemon::start_with(
-        dir.path(),
-        &[
-            "--no-tls",
-            "--replay",
-            capture.to_str().unwrap(),
-            "--serial",
-            "UD20160103001874",
-        ],
-    );
+    let d = Daemon::replay(dir.path(), &capture, "UD20160103001874");
     let mut ws = connect(&d.url).await;
     let token = authorize(&mut ws).await;
     let sid = active_session(&mut ws, &token).await;

@@ -28,6 +28,12 @@ impl Daemon {
         Daemon::start_with(data_dir, &args)
     }
 
+    /// A daemon over ws:// playing `capture` (recorded by the dongle `serial`) in a loop.
+    pub fn replay(data_dir: &std::path::Path, capture: &std::path::Path, serial: &str) -> Daemon {
+        let capture = capture.to_str().expect("a UTF-8 path");
+        Daemon::start_with(data_dir, &["--no-tls", "--replay", capture, "--serial", serial])
+    }
+
     /// A daemon with exactly these headset/TLS arguments (no virtual headset unless asked).
     /// Without a `--config` among them it reads none (`/dev/null`), so a developer's own
     /// `~/.config/epocd/epocd.toml` cannot change what a test sees.
