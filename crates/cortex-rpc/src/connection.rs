@@ -243,7 +243,10 @@ pub(crate) async fn serve<S>(
         }
         out.wait_below(REPLY_BACKLOG_BYTES).await;
     }
-    cortex.unregister_client(client);
+    // Closing the connection's sessions may stop records (a writer join, fsync, SQLite): not
+    // on the reactor.
+    let closing = Arc::clone(&cortex);
+    let _ = tokio::task::spawn_blocking(move || closing.unregister_client(client)).await;
     tracing::debug!("client {peer} disconnected");
     finish_writer(&out, writer).await;
 }

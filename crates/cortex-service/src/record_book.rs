@@ -99,8 +99,9 @@ impl RecordBook {
     }
 
     /// Stop a record: the writer flushes, fsyncs and ends; the store gets its end; the app
-    /// hears warning 20 or 150 if the writer had failed, then 30 (ready for export), unless
-    /// `quiet_30` (the caller sends 30 after its reply). Returns the final record object.
+    /// hears warning 20 or 150 if the writer had failed, then 30 (ready for export) when
+    /// `send_30` (stopRecord sends 30 itself, after its reply). Returns the final record
+    /// object. Call it with no service lock held.
     pub(crate) fn stop_with(&self, stop: PendingStop, send_30: bool) -> Option<Value> {
         let PendingStop { active, outbox, note } = stop;
         let outcome = active.writer.stop();

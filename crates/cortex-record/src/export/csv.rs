@@ -380,7 +380,7 @@ pub(crate) fn write_interval_markers(
             m.seq
         ));
     }
-    std::fs::write(pending.path(), text).map_err(RecordError::io(pending.path()))
+    pending.write_all(text.as_bytes())
 }
 
 #[cfg(test)]

@@ -117,11 +117,10 @@ impl ExportRequest {
                 self.folder.display()
             )));
         }
-        // The one reliable writability test is to write.
-        let probe = self
-            .folder
-            .join(format!(".epocd-write-test-{}", std::process::id()));
-        std::fs::write(&probe, b"").map_err(|e| {
+        // The one reliable writability test is to write: a new file of an unpredictable name,
+        // created exclusively (never through a link someone planted).
+        let probe = self.folder.join(format!(".epocd-write-test-{}", unguessable()));
+        create_exclusive(&probe).map_err(|e| {
             RecordError::Invalid(format!("folder {} is not writable ({e})", self.folder.display()))
         })?;
         let _ = std::fs::remove_file(&probe);
@@ -201,7 +200,24 @@ pub(crate) fn is_motion(s: &Sample) -> bool {
     s.report.kind == ReportKind::Motion
 }
 
-/// A file being written under a temporary name next to its final place.
+/// A random name part: nobody can plant a file or link where epocd will create one.
+fn unguessable() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Create a new file, failing if anything exists at `path`: with `O_CREAT | O_EXCL` the open
+/// follows no symbolic link, dangling or not, so a link planted in a shared folder cannot
+/// redirect the write to another file.
+pub(crate) fn create_exclusive(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
+/// A file being written under a temporary, unpredictable name next to its final place, and
+/// linked into place only when complete (`link` never replaces and never follows a link at
+/// the target).
 pub(crate) struct Pending {
     temp: PathBuf,
     target: PathBuf,
@@ -213,16 +229,26 @@ impl Pending {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temp = target.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let temp = target.with_file_name(format!(".{name}.partial-{}", unguessable()));
         Pending { temp, target }
     }
 
+    /// The temporary file's path.
     pub(crate) fn path(&self) -> &Path {
         &self.temp
     }
 
+    /// Create the temporary file (exclusively).
     pub(crate) fn create(&self) -> Result<std::fs::File, RecordError> {
-        std::fs::File::create(&self.temp).map_err(RecordError::io(&self.temp))
+        create_exclusive(&self.temp).map_err(RecordError::io(&self.temp))
+    }
+
+    /// Create the temporary file with `bytes` as its content.
+    pub(crate) fn write_all(&self, bytes: &[u8]) -> Result<(), RecordError> {
+        use std::io::Write as _;
+        self.create()?
+            .write_all(bytes)
+            .map_err(RecordError::io(&self.temp))
     }
 }
 
@@ -343,7 +369,7 @@ pub fn export_record(
                     record["motionSamples"] = Value::from(motion);
                     let text = serde_json::to_string_pretty(&record)
                         .map_err(|e| RecordError::Invalid(format!("cannot encode the record: {e}")))?;
-                    std::fs::write(p.path(), text).map_err(RecordError::io(p.path()))?;
+                    p.write_all(text.as_bytes())?;
                 }
                 FileKind::Edf { eeg, motion } => {
                     let ExportFormat::Edf(format) = req.format else {
@@ -371,10 +397,17 @@ pub fn export_record(
                 for done in &placed {
                     let _ = std::fs::remove_file(done);
                 }
-                return Err(RecordError::Invalid(format!(
-                    "cannot create {} ({e}); nothing was exported",
-                    p.target.display()
-                )));
+                return Err(RecordError::Invalid(
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        format!(
+                            "{} already exists (another export finished first): epocd never overwrites an export; \
+                         nothing was exported",
+                            p.target.display()
+                        )
+                    } else {
+                        format!("cannot create {} ({e}); nothing was exported", p.target.display())
+                    },
+                ));
             }
             placed.push(p.target.clone());
         }

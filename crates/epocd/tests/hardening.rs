@@ -1,0 +1,144 @@
+//! Attacks and faults against a running daemon on loopback, each of which worked on an
+//! earlier epocd: files planted where exports write, concurrent exports of one record.
+
+mod common;
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::time::Duration;
+
+use common::daemon::*;
+use common::records::*;
+use serde_json::{Value, json};
+
+/// A stopped record of about a second: (daemon, socket, token, record id).
+async fn one_record(dir: &Path) -> (Daemon, Ws, String, String) {
+    let d = Daemon::start(dir, &["--no-tls"]);
+    let mut ws = connect(&d.url).await;
+    let token = authorize(&mut ws).await;
+    let sid = active_session(&mut ws, &token).await;
+    let rec = create_record(&mut ws, &token, &sid, "attacked").await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    call(
+        &mut ws,
+        json!(9),
+        "stopRecord",
+        Some(json!({"cortexToken": token, "session": sid})),
+    )
+    .await;
+    let rid = rec["uuid"].as_str().unwrap().to_owned();
+    (d, ws, token, rid)
+}
+
+fn export_params(token: &str, rid: &str, folder: &Path, format: &str) -> Value {
+    let mut p = json!({"cortexToken": token, "recordIds": [rid], "folder": folder,
+                       "streamTypes": ["EEG", "MOTION"], "format": format});
+    if format == "CSV" {
+        p["version"] = json!("V2");
+    }
+    p
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut n: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    n.sort();
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_never_writes_through_a_link_planted_in_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, mut ws, token, rid) = one_record(dir.path()).await;
+    let pid = d.child.id();
+
+    for format in ["CSV", "EDFPLUS"] {
+        // Where the export's files will be called: export once elsewhere and look.
+        let scout = tempfile::tempdir().unwrap();
+        let r = call(
+            &mut ws,
+            json!(1),
+            "exportRecord",
+            Some(export_params(&token, &rid, scout.path(), format)),
+        )
+        .await;
+        assert_eq!(r["result"]["failure"], json!([]), "{r}");
+        let outputs = names(scout.path());
+
+        // A shared folder where someone planted links at every name epocd used to write
+        // through: the writability probe and each file's temporary name.
+        let shared = tempfile::tempdir().unwrap();
+        let victim_dir = tempfile::tempdir().unwrap();
+        let victim = victim_dir.path().join("precious.txt");
+        std::fs::write(&victim, b"precious data").unwrap();
+        symlink(&victim, shared.path().join(format!(".epocd-write-test-{pid}"))).unwrap();
+        for name in &outputs {
+            symlink(&victim, shared.path().join(format!(".{name}.partial-{pid}"))).unwrap();
+        }
+        let r = call(
+            &mut ws,
+            json!(2),
+            "exportRecord",
+            Some(export_params(&token, &rid, shared.path(), format)),
+        )
+        .await;
+        assert_eq!(r["result"]["success"][0]["recordId"], json!(rid), "{format}: {r}");
+        assert_eq!(
+            std::fs::read(&victim).unwrap(),
+            b"precious data",
+            "{format}: the file a planted link pointed at was written"
+        );
+        for name in &outputs {
+            let meta = std::fs::symlink_metadata(shared.path().join(name)).unwrap();
+            assert!(meta.file_type().is_file(), "{name} is a regular file of epocd's");
+            assert_eq!(
+                std::fs::read(shared.path().join(name)).unwrap(),
+                std::fs::read(scout.path().join(name)).unwrap(),
+                "{name}: the same export as in a clean folder"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_exports_of_one_record_into_one_folder_give_one_whole_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, _ws, token, rid) = one_record(dir.path()).await;
+    let out = tempfile::tempdir().unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let (url, params) = (d.url.clone(), export_params(&token, &rid, out.path(), "EDFPLUS"));
+        tasks.push(tokio::spawn(async move {
+            let mut ws = connect(&url).await;
+            call(&mut ws, json!(i), "exportRecord", Some(params)).await
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        let ok = r["result"]["success"].as_array().map_or(0, Vec::len);
+        let failed = r["result"]["failure"].as_array().map_or(0, Vec::len);
+        assert_eq!(ok + failed, 1, "{r}");
+        if ok == 1 {
+            won += 1;
+        } else {
+            let message = r["result"]["failure"][0]["message"].as_str().unwrap_or("");
+            assert!(message.contains("already exists"), "a clear reason: {r}");
+        }
+    }
+    assert_eq!(won, 1, "exactly one export wins");
+    let files = names(out.path());
+    assert!(
+        !files.iter().any(|f| f.contains(".partial")),
+        "no temporary file left: {files:?}"
+    );
+    let edf = files.iter().find(|f| f.ends_with(".edf")).expect("the EDF+ file");
+    let bytes = std::fs::read(out.path().join(edf)).unwrap();
+    let header_bytes: usize = String::from_utf8_lossy(&bytes[184..192]).trim().parse().unwrap();
+    let records: usize = String::from_utf8_lossy(&bytes[236..244]).trim().parse().unwrap();
+    let signals: usize = String::from_utf8_lossy(&bytes[252..256]).trim().parse().unwrap();
+    assert_eq!(header_bytes, 256 * (signals + 1), "a whole header");
+    assert!(records >= 1 && bytes.len() > header_bytes, "data records follow");
+}
