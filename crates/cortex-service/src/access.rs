@@ -11,6 +11,10 @@
 //! - any other connection (Node.js calls requestAccess first and gives up on `false`) gets
 //!   `accessGranted: true`;
 //! - an app granted before gets `true` and never warning 9.
+//!
+//! The first requestAccess binds the app's `clientSecret` to its `clientId`; requestAccess,
+//! authorize and generateNewToken with another secret are refused (-32021), so one local app
+//! cannot act as another (`grants.rs`).
 
 use std::sync::Arc;
 
@@ -28,16 +32,17 @@ pub const LICENSE_SCOPES: [&str; 5] = ["eeg", "bp", "mot", "dev", "eq"];
 /// generateNewToken take them.
 struct AppCredentials<'a> {
     client_id: &'a str,
+    secret: &'a str,
 }
 
 impl<'a> AppCredentials<'a> {
     fn read(call: &Call<'a>) -> Result<Self, ServiceError> {
-        call.params.str("clientSecret")?;
+        let secret = call.params.str("clientSecret")?;
         let client_id = call.params.str("clientId")?;
         if client_id.trim().is_empty() {
             return Err(ServiceError::BadClient);
         }
-        Ok(AppCredentials { client_id })
+        Ok(AppCredentials { client_id, secret })
     }
 }
 
@@ -70,6 +75,7 @@ pub fn request_access(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Service
     let app = AppCredentials::read(call)?;
     let newly = {
         let mut access = lock(&c.access);
+        access.check_secret(app.client_id, app.secret, true)?;
         let newly = !access.is_granted(app.client_id);
         access.grant(app.client_id)?;
         newly
@@ -123,6 +129,7 @@ pub fn authorize(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError
     if !access.is_granted(app.client_id) {
         return Err(ServiceError::NoAccess);
     }
+    access.check_secret(app.client_id, app.secret, false)?;
     Ok(json!({"cortexToken": access.issue(app.client_id)?}).into())
 }
 
@@ -137,7 +144,9 @@ pub fn generate_new_token(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Ser
             app.client_id
         )));
     }
-    Ok(json!({"cortexToken": lock(&c.access).issue(app.client_id)?}).into())
+    let mut access = lock(&c.access);
+    access.check_secret(app.client_id, app.secret, false)?;
+    Ok(json!({"cortexToken": access.issue(app.client_id)?}).into())
 }
 
 /// `getUserInformation`.

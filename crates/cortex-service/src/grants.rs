@@ -1,8 +1,17 @@
-//! Which apps may use the daemon, and their tokens. Persisted so that tokens survive a
-//! restart (Cortex tokens are reusable for days).
+//! Which apps may use the daemon, their secrets and their tokens. Persisted so that tokens
+//! survive a restart (Cortex tokens are reusable for days).
+//!
+//! A `clientId` is not secret (other apps see it in markers and record objects), so an app is
+//! its `clientId` **and** its `clientSecret`: the first grant binds the secret to the id, and
+//! later calls must present the same secret. Only an Argon2id hash of it is stored (a leaked
+//! `access.json` does not give the secret away); a secret checked once is remembered in
+//! memory, so the slow hash runs once per app per daemon run.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +24,10 @@ pub const TOKEN_LIFETIME_SECS: f64 = 2.0 * 24.0 * 3600.0;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Persisted {
     granted: BTreeSet<String>,
+    /// clientId → Argon2id hash (PHC string) of its secret. Absent in files of epocd 0.1.0:
+    /// such an app's secret is bound at its next call.
+    #[serde(default)]
+    secrets: BTreeMap<String, String>,
     tokens: BTreeMap<String, TokenInfo>,
 }
 
@@ -30,6 +43,8 @@ struct TokenInfo {
 pub struct AccessStore {
     path: Option<PathBuf>,
     data: Persisted,
+    /// Secrets already checked against their hash in this run (memory only).
+    checked: HashMap<String, String>,
 }
 
 impl AccessStore {
@@ -38,6 +53,7 @@ impl AccessStore {
         AccessStore {
             path: None,
             data: Persisted::default(),
+            checked: HashMap::new(),
         }
     }
 
@@ -62,6 +78,7 @@ impl AccessStore {
         let mut store = AccessStore {
             path: Some(path),
             data,
+            checked: HashMap::new(),
         };
         let now = unix_now();
         store.data.tokens.retain(|_, t| t.expires > now);
@@ -76,6 +93,48 @@ impl AccessStore {
         std::fs::write(&tmp, bytes)
             .and_then(|()| std::fs::rename(&tmp, path))
             .map_err(|e| ServiceError::Internal(format!("cannot write {}: {e}", path.display())))
+    }
+
+    /// Check `secret` against the one bound to `client_id`, or bind it if there is none yet
+    /// (`bind`: the first grant, or an app granted before secrets were bound). A wrong secret
+    /// is [`ServiceError::BadClient`].
+    pub fn check_secret(&mut self, client_id: &str, secret: &str, bind: bool) -> Result<(), ServiceError> {
+        if let Some(known) = self.checked.get(client_id) {
+            return if same(known.as_bytes(), secret.as_bytes()) {
+                Ok(())
+            } else {
+                Err(ServiceError::BadClient)
+            };
+        }
+        match self.data.secrets.get(client_id) {
+            Some(hash) => {
+                let parsed = PasswordHash::new(hash).map_err(|e| {
+                    ServiceError::Internal(format!("the stored secret of {client_id:?} is damaged: {e}"))
+                })?;
+                if Argon2::default()
+                    .verify_password(secret.as_bytes(), &parsed)
+                    .is_err()
+                {
+                    return Err(ServiceError::BadClient);
+                }
+            }
+            None if bind || self.data.granted.contains(client_id) => {
+                let mut salt = [0u8; 16];
+                getrandom::fill(&mut salt)
+                    .map_err(|e| ServiceError::Internal(format!("no randomness: {e}")))?;
+                let salt =
+                    SaltString::encode_b64(&salt).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                let hash = Argon2::default()
+                    .hash_password(secret.as_bytes(), &salt)
+                    .map_err(|e| ServiceError::Internal(format!("cannot hash the client secret: {e}")))?
+                    .to_string();
+                self.data.secrets.insert(client_id.to_owned(), hash);
+                self.save()?;
+            }
+            None => return Ok(()), // not granted: the caller says so
+        }
+        self.checked.insert(client_id.to_owned(), secret.to_owned());
+        Ok(())
     }
 
     /// Record that `client_id` may use the daemon.
@@ -125,6 +184,11 @@ impl AccessStore {
     }
 }
 
+/// Equal bytes, compared in time that does not depend on where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +215,49 @@ mod tests {
             AccessStore::open(path).is_err(),
             "a corrupt store is an error, not a silent reset"
         );
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_bound_at_the_first_grant_stored_only_as_a_hash_and_checked_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.json");
+        let mut a = AccessStore::open(path.clone()).unwrap();
+        a.check_secret("com.example.app", "the right secret", true)
+            .unwrap();
+        a.grant("com.example.app").unwrap();
+        assert_eq!(
+            a.check_secret("com.example.app", "the right secret", false),
+            Ok(())
+        );
+        assert_eq!(
+            a.check_secret("com.example.app", "wrong", false),
+            Err(ServiceError::BadClient)
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("the right secret"),
+            "the secret itself is never stored"
+        );
+        assert!(text.contains("$argon2id$"), "{text}");
+        let mut b = AccessStore::open(path).unwrap();
+        assert_eq!(
+            b.check_secret("com.example.app", "wrong", false),
+            Err(ServiceError::BadClient)
+        );
+        assert_eq!(
+            b.check_secret("com.example.app", "the right secret", false),
+            Ok(())
+        );
+        assert_eq!(
+            b.check_secret("com.example.app", "the right secret", false),
+            Ok(()),
+            "remembered"
+        );
+        assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"abc", b"ab"));
     }
 }

@@ -91,6 +91,15 @@ pub fn control_device(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Service
             connect(c, id)
         }
         "disconnect" => {
+            // Disconnecting closes every app's sessions on the headset (and stops their
+            // records), as unplugging it would: only an authorized app may.
+            if !call.params.0.contains_key("cortexToken") && !call.params.0.contains_key("token") {
+                return Err(ServiceError::InvalidParams(
+                    "controlDevice disconnect needs cortexToken: it ends every app's sessions and records on the headset"
+                        .into(),
+                ));
+            }
+            c.app_of(call.params.token()?)?;
             let id = headset.ok_or_else(|| {
                 ServiceError::InvalidParams("disconnect needs the headset parameter".into())
             })?;

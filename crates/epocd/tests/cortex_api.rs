@@ -425,7 +425,7 @@ async fn a_headset_that_goes_away_closes_its_sessions_with_warnings_0_and_1() {
     )
     .await;
     let mut others = Vec::new();
-    let req = json!({"jsonrpc":"2.0","id":10,"method":"controlDevice","params":{"command":"disconnect","headset":id}});
+    let req = json!({"jsonrpc":"2.0","id":10,"method":"controlDevice","params":{"command":"disconnect","headset":id,"cortexToken":token}});
     let r = raw(&mut ws, req.to_string(), &mut others).await;
     assert_eq!(r["result"]["command"], "disconnect");
     let w0 = warning(&mut ws, 0, &mut others).await;

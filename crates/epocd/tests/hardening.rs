@@ -142,3 +142,82 @@ async fn concurrent_exports_of_one_record_into_one_folder_give_one_whole_export(
     assert_eq!(header_bytes, 256 * (signals + 1), "a whole header");
     assert!(records >= 1 && bytes.len() > header_bytes, "data records follow");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_local_process_cannot_pass_for_an_app_without_its_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = |secret: &str| json!({"clientId": "com.example.victim", "clientSecret": secret});
+    let mut d = Daemon::start(dir.path(), &["--no-tls"]);
+    let mut ws = connect(&d.url).await;
+    let r = call(&mut ws, json!(1), "requestAccess", Some(app("the real secret"))).await;
+    assert_eq!(r["result"]["accessGranted"], json!(true), "{r}");
+    let r = call(&mut ws, json!(2), "authorize", Some(app("the real secret"))).await;
+    let token = r["result"]["cortexToken"].as_str().expect("a token").to_owned();
+
+    // Another process knows the clientId (apps see it in markers and record objects).
+    let mut thief = connect(&d.url).await;
+    for method in ["requestAccess", "authorize"] {
+        let r = call(&mut thief, json!(3), method, Some(app("a guess"))).await;
+        assert_eq!(code(&r), -32021, "{method}: {r}");
+    }
+    let mut renew = app("a guess");
+    renew["cortexToken"] = json!(token);
+    let r = call(&mut thief, json!(4), "generateNewToken", Some(renew)).await;
+    assert_eq!(code(&r), -32021, "{r}");
+
+    // The binding survives a restart, and only a hash is on disk.
+    d.signal("TERM");
+    assert!(d.wait_exit(Duration::from_secs(10)).success());
+    drop(d);
+    let stored = std::fs::read_to_string(dir.path().join("access.json")).unwrap();
+    assert!(!stored.contains("the real secret"), "the secret is not stored");
+    let d = Daemon::start(dir.path(), &["--no-tls"]);
+    let mut ws = connect(&d.url).await;
+    let r = call(&mut ws, json!(5), "authorize", Some(app("a guess"))).await;
+    assert_eq!(code(&r), -32021, "{r}");
+    let r = call(&mut ws, json!(6), "authorize", Some(app("the real secret"))).await;
+    assert!(r["result"]["cortexToken"].is_string(), "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnecting_a_headset_needs_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(dir.path(), &["--no-tls"]);
+    let mut ws = connect(&d.url).await;
+    let token = authorize(&mut ws).await;
+    let id = headset(&mut ws).await;
+    let r = call(
+        &mut ws,
+        json!(1),
+        "controlDevice",
+        Some(json!({"command": "disconnect", "headset": id})),
+    )
+    .await;
+    assert_eq!(code(&r), -32602, "{r}");
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("cortexToken"),
+        "{r}"
+    );
+    let r = call(&mut ws, json!(2), "queryHeadsets", None).await;
+    assert_eq!(
+        r["result"][0]["status"],
+        json!("connected"),
+        "nothing happened: {r}"
+    );
+    let r = call(
+        &mut ws,
+        json!(3),
+        "controlDevice",
+        Some(json!({"command": "disconnect", "headset": id, "cortexToken": "forged"})),
+    )
+    .await;
+    assert_eq!(code(&r), -32014, "{r}");
+    let r = call(
+        &mut ws,
+        json!(4),
+        "controlDevice",
+        Some(json!({"command": "disconnect", "headset": id, "cortexToken": token})),
+    )
+    .await;
+    assert_eq!(r["result"]["command"], json!("disconnect"), "{r}");
+}
