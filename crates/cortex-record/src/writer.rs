@@ -87,10 +87,13 @@ impl StreamFile {
 impl RecordWriter {
     /// Start writing what `reader` yields into `dir` (created if needed).
     pub fn start(mut reader: Reader<Sample>, dir: &Path) -> Result<Self, BlockError> {
-        std::fs::create_dir_all(dir).map_err(|source| BlockError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        // A recording is the subject's data: the owner's only, whatever the umask.
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(dir)
+            .map_err(|source| BlockError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         let mut eeg = StreamFile::open(&dir.join(EEG_FILE))?;
         let mut mot = StreamFile::open(&dir.join(MOTION_FILE))?;
         let stop = Arc::new(AtomicBool::new(false));

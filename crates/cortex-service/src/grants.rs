@@ -90,7 +90,7 @@ impl AccessStore {
         let tmp = path.with_extension("json.tmp");
         let bytes =
             serde_json::to_vec_pretty(&self.data).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        std::fs::write(&tmp, bytes)
+        write_private(&tmp, &bytes)
             .and_then(|()| std::fs::rename(&tmp, path))
             .map_err(|e| ServiceError::Internal(format!("cannot write {}: {e}", path.display())))
     }
@@ -182,6 +182,24 @@ impl AccessStore {
         }
         self.save()
     }
+}
+
+/// Write a new file readable by its owner only (0600, whatever the umask: it holds bearer
+/// tokens), durably: a stale temporary file is replaced, not reused with its old mode.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// Equal bytes, compared in time that does not depend on where they differ.

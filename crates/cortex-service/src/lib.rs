@@ -29,4 +29,4 @@ pub mod time;
 pub use error::ServiceError;
 pub use headset::{HeadsetSpec, HeadsetStatus, Opener};
 pub use methods::{Call, METHODS, Reply};
-pub use service::{ClientId, Cortex, OPEN_LICENSE_ID, ServiceConfig};
+pub use service::{ClientId, Cortex, OPEN_LICENSE_ID, ServiceConfig, private_dir};

@@ -63,9 +63,16 @@ pub(crate) struct PendingStop {
 impl RecordBook {
     /// Open `<data>/epocd.sqlite` and close records a crash left open.
     pub(crate) fn open(data_dir: &Path) -> Result<RecordBook, ServiceError> {
-        let store = Store::open(&data_dir.join("epocd.sqlite")).map_err(internal)?;
+        let db = data_dir.join("epocd.sqlite");
+        let store = Store::open(&db).map_err(internal)?;
+        // Subjects' details live here: the owner's only (the data dir is private too).
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| ServiceError::Internal(format!("cannot make {} private: {e}", db.display())))?;
+        }
         let root = data_dir.join("records");
-        std::fs::create_dir_all(&root)
+        crate::service::private_dir(&root)
             .map_err(|e| ServiceError::Internal(format!("cannot create {}: {e}", root.display())))?;
         for r in recover_open_records(&store, &root).map_err(internal)? {
             tracing::warn!(

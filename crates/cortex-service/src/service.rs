@@ -183,6 +183,22 @@ fn os_user() -> (String, String) {
     (name, uid)
 }
 
+/// Make `dir` (and missing parents) private to the daemon's user: new folders are created
+/// 0700, and an existing one loses any access for others (a system unit may keep its group),
+/// whatever the umask. The data dir holds bearer tokens, subjects' details and recordings.
+pub fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o7777;
+    if mode & 0o007 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & !0o007))?;
+    }
+    Ok(())
+}
+
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), ServiceError> {
     std::thread::Builder::new()
         .name(name.into())
@@ -197,7 +213,7 @@ impl Cortex {
     pub fn start(config: ServiceConfig) -> Result<Arc<Cortex>, ServiceError> {
         let access = match &config.data_dir {
             Some(dir) => {
-                std::fs::create_dir_all(dir)
+                private_dir(dir)
                     .map_err(|e| ServiceError::Internal(format!("cannot create {}: {e}", dir.display())))?;
                 AccessStore::open(dir.join("access.json"))?
             }

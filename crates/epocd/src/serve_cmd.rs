@@ -96,7 +96,7 @@ fn settings(args: &ServeArgs, config: &Config) -> Result<Settings, CliError> {
 pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Path>) -> Result<(), CliError> {
     let set = settings(args, config)?;
     let dir = data_dir(args.data_dir.as_ref(), config)?;
-    std::fs::create_dir_all(&dir).map_err(CliError::io(format!("cannot create {}", dir.display())))?;
+    cortex_service::private_dir(&dir).map_err(CliError::io(format!("cannot create {}", dir.display())))?;
     tracing::info!(
         "epocd {} starting: data dir {}, config {}",
         env!("CARGO_PKG_VERSION"),
@@ -198,7 +198,10 @@ pub fn cert(args: &CertArgs, config: &Config) -> Result<(), CliError> {
         "Trust it so Cortex clients accept wss://localhost:6868:\n\
          - Debian/Ubuntu system store: sudo cp {ca} /usr/local/share/ca-certificates/epocd-ca.crt && sudo update-ca-certificates\n\
          - the official Cortex Python example: copy {ca} over cortex-example/python/certificates/rootCA.pem\n\
-         - a browser or .NET app: import {ca} as a trusted root certificate authority"
+         - a browser or .NET app: import {ca} as a trusted root certificate authority\n\
+         It vouches for localhost, 127.0.0.1 and ::1 only (name constraints), for {} days from its making, and \
+         its signing key was discarded once it had signed epocd's own certificate.",
+        tls::VALID_DAYS
     );
     Ok(())
 }

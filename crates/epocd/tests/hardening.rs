@@ -221,3 +221,39 @@ async fn disconnecting_a_headset_needs_a_token() {
     .await;
     assert_eq!(r["result"]["command"], json!("disconnect"), "{r}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_subjects_and_records_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let top = tempfile::tempdir().unwrap();
+    let dir = top.path().join("fresh-data-dir");
+    let d = Daemon::start_with_umask("000", &dir, &["--no-tls", "--virtual", "1"]);
+    let mut ws = connect(&d.url).await;
+    let token = authorize(&mut ws).await;
+    call(
+        &mut ws,
+        json!(1),
+        "createSubject",
+        Some(json!({"cortexToken": token, "subjectName": "ann", "dateOfBirth": "1990-02-03"})),
+    )
+    .await;
+    let sid = active_session(&mut ws, &token).await;
+    let rec = create_record(&mut ws, &token, &sid, "private").await;
+    let rid = rec["uuid"].as_str().unwrap().to_owned();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "the data dir");
+    assert_eq!(mode(&dir.join("access.json")), 0o600, "bearer tokens");
+    assert_eq!(mode(&dir.join("epocd.sqlite")), 0o600, "subjects' details");
+    assert_eq!(mode(&dir.join("records")), 0o700, "recordings");
+    assert_eq!(
+        mode(&dir.join("records").join(&rid)) & 0o077,
+        0,
+        "the record's folder"
+    );
+    // A data dir left open by an older version is closed at start.
+    drop(ws);
+    drop(d);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let _d = Daemon::start_with_umask("000", &dir, &["--no-tls"]);
+    assert_eq!(mode(&dir) & 0o007, 0, "no access for others after a restart");
+}

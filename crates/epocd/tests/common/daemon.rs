@@ -38,12 +38,28 @@ impl Daemon {
     /// Without a `--config` among them it reads none (`/dev/null`), so a developer's own
     /// `~/.config/epocd/epocd.toml` cannot change what a test sees.
     pub fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Daemon {
+        Daemon::spawn(Command::new(env!("CARGO_BIN_EXE_epocd")), data_dir, extra)
+    }
+
+    /// [`Daemon::start_with`] under a shell that set this umask first (`"000"`: everything
+    /// epocd does not protect itself comes out world-readable).
+    pub fn start_with_umask(umask: &str, data_dir: &std::path::Path, extra: &[&str]) -> Daemon {
+        let mut sh = Command::new("sh");
+        sh.args([
+            "-c",
+            &format!("umask {umask}; exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_epocd"),
+        ]);
+        Daemon::spawn(sh, data_dir, extra)
+    }
+
+    fn spawn(mut command: Command, data_dir: &std::path::Path, extra: &[&str]) -> Daemon {
         let config: &[&str] = if extra.contains(&"--config") {
             &[]
         } else {
             &["--config", "/dev/null"]
         };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_epocd"))
+        let mut child = command
             .args([
                 "serve",
                 "--listen",
