@@ -171,7 +171,7 @@ pub(crate) async fn serve<S>(
     let check_origin = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
         match req.headers().get("origin").map(|o| o.to_str().unwrap_or("?")) {
             Some(origin) if !origin_allowed(origin, &allowed) => {
-                tracing::warn!("refused a connection from origin {origin} (allow it with allowed_origins)");
+                tracing::warn!("refused a connection from origin {origin:?} (allow it with allowed_origins)");
                 let body = format!(
                     "origin {origin} refused: epocd serves apps on this machine only (web pages from other sites \
                      must not drive it); allow it with --allow-origin"

@@ -126,28 +126,29 @@ async fn measure_load(load: Arc<Load>) {
 
 /// Whether a browser `Origin` belongs to this machine or is explicitly allowed.
 pub fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
-    let origin = origin.trim().to_ascii_lowercase();
-    if allowed
-        .iter()
-        .any(|a| a == "*" || a.eq_ignore_ascii_case(&origin))
-    {
+    let origin = origin.trim();
+    if allowed.iter().any(|a| a == "*" || a.eq_ignore_ascii_case(origin)) {
         return true;
     }
-    let Some(rest) = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-    else {
+    // An Origin is `scheme://host[:port]`: parsed as a URL, it may carry nothing else (no
+    // user info such as `http://localhost:80@evil.example`, no path), and its host must be
+    // this machine.
+    let Ok(url) = url::Url::parse(origin) else {
         return false;
     };
-    let host = if rest.starts_with('[') {
-        rest.split(']')
-            .next()
-            .map(|h| format!("{h}]"))
-            .unwrap_or_default()
-    } else {
-        rest.split([':', '/']).next().unwrap_or_default().to_owned()
+    let bare = url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && !origin.ends_with('/');
+    let local = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() && ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(url::Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+        None => false,
     };
-    matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]")
+    matches!(url.scheme(), "http" | "https") && bare && local
 }
 
 #[cfg(test)]
@@ -172,6 +173,13 @@ mod tests {
             "null",
             "file://",
             "http://127.0.0.2",
+            "http://localhost:80@evil.example",
+            "http://localhost@evil.example",
+            "http://evil.example#@localhost",
+            "http://localhost/evil",
+            "http://user:pass@localhost",
+            "ftp://localhost",
+            "http://localhost\nx",
         ] {
             assert!(!origin_allowed(bad, &none), "{bad}");
         }

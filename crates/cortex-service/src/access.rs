@@ -28,6 +28,9 @@ use crate::{Cortex, OPEN_LICENSE_ID, ServiceError};
 /// The scopes of epocd's open licence: the streams it serves (`bp` is band power).
 pub const LICENSE_SCOPES: [&str; 5] = ["eeg", "bp", "mot", "dev", "eq"];
 
+/// The longest `clientId` accepted, in bytes.
+const MAX_CLIENT_ID: usize = 256;
+
 /// `clientId` and `clientSecret`, as requestAccess, hasAccessRight, authorize and
 /// generateNewToken take them.
 struct AppCredentials<'a> {
@@ -39,7 +42,12 @@ impl<'a> AppCredentials<'a> {
     fn read(call: &Call<'a>) -> Result<Self, ServiceError> {
         let secret = call.params.str("clientSecret")?;
         let client_id = call.params.str("clientId")?;
-        if client_id.trim().is_empty() {
+        // An id is a name like `com.example.app`: no control characters (which would let it
+        // forge log lines), and of a sane length.
+        if client_id.trim().is_empty()
+            || client_id.len() > MAX_CLIENT_ID
+            || client_id.chars().any(char::is_control)
+        {
             return Err(ServiceError::BadClient);
         }
         Ok(AppCredentials { client_id, secret })

@@ -257,3 +257,54 @@ async fn tokens_subjects_and_records_are_private_whatever_the_umask() {
     let _d = Daemon::start_with_umask("000", &dir, &["--no-tls"]);
     assert_eq!(mode(&dir) & 0o007, 0, "no access for others after a restart");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_cannot_forge_log_lines_or_pass_a_foreign_origin() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("epocd.log");
+    let d = Daemon::start_logging(dir.path(), &["--no-tls", "--virtual", "1"], &log);
+    let mut ws = connect(&d.url).await;
+    let forged =
+        json!({"clientId": "com.evil\nERROR epocd: FORGED the daemon was compromised", "clientSecret": "s"});
+    for method in ["requestAccess", "authorize"] {
+        let r = call(&mut ws, json!(1), method, Some(forged.clone())).await;
+        assert_eq!(code(&r), -32021, "{method}: {r}");
+    }
+    // Whatever path an app id reaches the log by (a record start names the app).
+    let token = authorize(&mut ws).await;
+    let sid = active_session(&mut ws, &token).await;
+    create_record(&mut ws, &token, &sid, "t\nFORGED title").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("record "), "the log was captured: {text}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("ERROR epocd: FORGED") || l.starts_with("FORGED")),
+        "{text}"
+    );
+
+    let with_origin = |origin: &str| {
+        let mut req = d.url.as_str().into_client_request().unwrap();
+        req.headers_mut().insert("Origin", origin.parse().unwrap());
+        req
+    };
+    for origin in [
+        "http://localhost:80@evil.example",
+        "http://localhost@evil.example",
+        "http://localhost/x",
+    ] {
+        assert!(
+            tokio_tungstenite::connect_async(with_origin(origin))
+                .await
+                .is_err(),
+            "{origin} is another site"
+        );
+    }
+    assert!(
+        tokio_tungstenite::connect_async(with_origin("http://localhost:8080"))
+            .await
+            .is_ok()
+    );
+}

@@ -38,13 +38,23 @@ impl Daemon {
     /// Without a `--config` among them it reads none (`/dev/null`), so a developer's own
     /// `~/.config/epocd/epocd.toml` cannot change what a test sees.
     pub fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Daemon {
-        Daemon::spawn(Command::new(env!("CARGO_BIN_EXE_epocd")), data_dir, extra)
+        let mut c = Command::new(env!("CARGO_BIN_EXE_epocd"));
+        c.stderr(Stdio::null());
+        Daemon::spawn(c, data_dir, extra)
+    }
+
+    /// [`Daemon::start_with`], its log (stderr) going to the file `log`.
+    pub fn start_logging(data_dir: &std::path::Path, extra: &[&str], log: &std::path::Path) -> Daemon {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_epocd"));
+        c.stderr(std::fs::File::create(log).expect("the log file"));
+        Daemon::spawn(c, data_dir, extra)
     }
 
     /// [`Daemon::start_with`] under a shell that set this umask first (`"000"`: everything
     /// epocd does not protect itself comes out world-readable).
     pub fn start_with_umask(umask: &str, data_dir: &std::path::Path, extra: &[&str]) -> Daemon {
         let mut sh = Command::new("sh");
+        sh.stderr(Stdio::null());
         sh.args([
             "-c",
             &format!("umask {umask}; exec \"$0\" \"$@\""),
@@ -73,7 +83,6 @@ impl Daemon {
             .args(config)
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
             .expect("start epocd serve");
         let stdout = child.stdout.take().expect("stdout");
