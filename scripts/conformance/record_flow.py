@@ -71,6 +71,41 @@ def read_csv(folder):
     return header, rows[0], rows[1:], path
 
 
+def dense_markers(c, token, headset):
+    """Markers denser and longer than one data record's default annotation room: every one
+    must be read back from EDF+ and BDF+ (an earlier epocd dropped them and said success)."""
+    # The session record() used is still open on this headset: record in it again.
+    sid = c.call(41, "querySessions", {"cortexToken": token})["result"][0]["id"]
+    c.call(42, "createRecord", {"cortexToken": token, "session": sid, "title": "dense markers"})
+    t0 = time.time() * 1000
+    time.sleep(2.5)
+    labels = {}
+    for k in range(200):  # 200 markers in 2 s (100 a second), 60-character labels
+        label = f"m{k:03d}-" + "x" * 55
+        labels[label] = 1
+        c.call(100 + k, "injectMarker", {"cortexToken": token, "session": sid, "time": t0 + 200 + 10 * k,
+                                          "value": k, "label": label})
+    long_label = "L" * 600
+    c.call(99, "injectMarker", {"cortexToken": token, "session": sid, "time": t0 + 1000, "value": 1, "label": long_label})
+    labels[long_label] = 1
+    time.sleep(0.5)
+    r = c.call(43, "stopRecord", {"cortexToken": token, "session": sid})
+    rid = r["result"]["record"]["uuid"]
+    for fmt, ext, reader in [("EDFPLUS", "edf", mne.io.read_raw_edf), ("BDFPLUS", "bdf", mne.io.read_raw_bdf)]:
+        folder = export(c, token, rid, fmt, ["EEG", "MOTION"])
+        path = glob.glob(os.path.join(folder, f"*.{ext}"))[0]
+        with pyedflib.EdfReader(path) as f:
+            _, _, texts = f.readAnnotations()
+        dense = [t for t in texts if t in labels and t != long_label]
+        check(f"{fmt} pyedflib: all 200 dense markers are annotations", len(dense) == 200, len(dense))
+        # edflib (under pyedflib) keeps 512 characters of an annotation; MNE reads it whole.
+        check(f"{fmt} pyedflib: the 600-character label is there", any(t.startswith("L" * 500) for t in texts),
+              max(map(len, texts), default=0))
+        raw = reader(path, preload=False, verbose="ERROR")
+        check(f"{fmt} MNE: the 600-character label is whole", long_label in set(raw.annotations.description),
+              max(map(len, raw.annotations.description), default=0))
+
+
 def main():
     binary = sys.argv[1]
     with serve(binary, "epocd-records-") as (_proc, line, data):
@@ -157,6 +192,7 @@ def main():
                       f.signals_in_file == 9 and f.getSampleFrequency(0) == 64, (f.signals_in_file, f.getSampleFrequency(0)))
             raw = mne.io.read_raw_edf(eeg_file[0], preload=True, verbose="ERROR")
             check("EDF MNE: opens the EEG file", raw.ch_names[:14] == DISPLAY, raw.ch_names[:3])
+        dense_markers(c, token, headset)
         c.ws.close()
     print(f"record conformance: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
     sys.exit(1 if CHECKS["failed"] else 0)

@@ -38,6 +38,7 @@ fn main() {
         start_fraction: 0.0,
         record_seconds: 1.0,
         signals,
+        annotation_bytes: 0,
     };
     let eeg_block: Vec<f64> = (0..256).map(|i| 4200.0 + (i as f64 * 0.3).sin() * 20.0).collect();
     let mot_block: Vec<f64> = (0..64).map(|i| i as f64 * 10.0).collect();

@@ -114,6 +114,9 @@ pub struct Header {
     pub record_seconds: f64,
     /// The data signals (the annotation signal is added by the writer for EDF+/BDF+).
     pub signals: Vec<Signal>,
+    /// Bytes of annotations each data record can hold (at least [`MIN_ANNOTATION_BYTES`]);
+    /// size it with [`annotation_room`] so that no annotation is left out.
+    pub annotation_bytes: usize,
 }
 
 /// An annotation: onset and duration in seconds from the start, and its text.
@@ -127,9 +130,41 @@ pub struct Annotation {
     pub text: String,
 }
 
-/// Bytes reserved per record for annotations (enough for the time-keeping TAL plus a few
-/// dozen short annotations; longer lists are split across records).
-const ANNOTATION_BYTES: usize = 512;
+/// The least room per record for annotations (the time-keeping TAL and a few dozen short
+/// annotations); a file with more, or longer, annotations gets more ([`annotation_room`]).
+pub const MIN_ANNOTATION_BYTES: usize = 512;
+
+/// Room a TAL entry takes beyond its text: onset, duration and separators.
+const TAL_OVERHEAD: usize = 48;
+/// Room kept in every record for annotations found while writing (gaps in the data).
+const LATE_ANNOTATION_BYTES: usize = 192;
+
+/// The annotation room per data record that holds every annotation of a file of
+/// `records` records, given each one's onset (seconds from the start) and text length. An
+/// annotation is written in the record holding its onset or, when that record is full, in a
+/// following one; so every record must hold the largest annotation, and the records from any
+/// point on must together hold every annotation from that point on.
+pub fn annotation_room(annotations: &[(f64, usize)], records: usize, record_seconds: f64) -> usize {
+    let records = records.max(1);
+    let mut per_record = vec![0usize; records];
+    let mut largest = 0;
+    for &(onset, text) in annotations {
+        let at = if onset.is_finite() && record_seconds > 0.0 {
+            ((onset.max(0.0) / record_seconds) as usize).min(records - 1)
+        } else {
+            0
+        };
+        per_record[at] += text + TAL_OVERHEAD;
+        largest = largest.max(text + TAL_OVERHEAD);
+    }
+    let mut suffix = 0usize;
+    let mut average = 0usize;
+    for (k, bytes) in per_record.iter().enumerate().rev() {
+        suffix += bytes;
+        average = average.max(suffix.div_ceil(records - k));
+    }
+    (TAL_OVERHEAD + LATE_ANNOTATION_BYTES + largest + average).max(MIN_ANNOTATION_BYTES)
+}
 
 fn field(out: &mut Vec<u8>, text: &str, width: usize, name: &str) -> Result<(), EdfError> {
     let clean: String = text
@@ -222,7 +257,10 @@ impl<W: Write + Seek> EdfWriter<W> {
                 digital_min: lo,
                 digital_max: hi,
                 prefilter: String::new(),
-                samples_per_record: ANNOTATION_BYTES.div_ceil(format.bytes_per_sample()),
+                samples_per_record: header
+                    .annotation_bytes
+                    .max(MIN_ANNOTATION_BYTES)
+                    .div_ceil(format.bytes_per_sample()),
             });
         }
         let ns = signals.len();
@@ -350,7 +388,12 @@ impl<W: Write + Seek> EdfWriter<W> {
         if self.format.has_annotations() {
             let record_start = self.records as f64 * self.header.record_seconds;
             let record_end = record_start + self.header.record_seconds;
-            let mut tal = Vec::with_capacity(ANNOTATION_BYTES);
+            let slot = self
+                .header
+                .signals
+                .last()
+                .map_or(0, |s| s.samples_per_record * bps);
+            let mut tal = Vec::with_capacity(slot);
             let onset = record_start + self.header.start_fraction;
             tal.extend_from_slice(tal_onset(onset).as_bytes());
             tal.extend_from_slice(b"\x14\x14\x00");
@@ -369,18 +412,19 @@ impl<W: Write + Seek> EdfWriter<W> {
                 entry.push(0x14);
                 entry.extend(a.text.bytes().filter(|b| *b >= 0x20));
                 entry.extend_from_slice(b"\x14\x00");
-                if a.onset < record_end && tal.len() + entry.len() <= ANNOTATION_BYTES {
+                if entry.len() + 32 > slot {
+                    return Err(EdfError::Record(format!(
+                        "an annotation of {} bytes does not fit the {slot} bytes of a data record",
+                        entry.len()
+                    )));
+                }
+                if a.onset < record_end && tal.len() + entry.len() <= slot {
                     tal.extend_from_slice(&entry);
                 } else {
                     keep.push(a); // later onset, or no room: a following record takes it
                 }
             }
             self.pending = keep;
-            let slot = self
-                .header
-                .signals
-                .last()
-                .map_or(0, |s| s.samples_per_record * bps);
             tal.resize(slot, 0);
             self.buf.extend_from_slice(&tal);
         }
@@ -396,6 +440,12 @@ impl<W: Write + Seek> EdfWriter<W> {
 
     /// Patch the record count into the header and flush. Returns the output.
     pub fn finish(mut self) -> Result<W, EdfError> {
+        if !self.pending.is_empty() && self.format.has_annotations() {
+            return Err(EdfError::Record(format!(
+                "{} annotations found no room in the file: none may be left out",
+                self.pending.len()
+            )));
+        }
         let count = self.records.to_string();
         let mut f = Vec::new();
         field(&mut f, &count, 8, "number of records")?;
@@ -434,6 +484,7 @@ mod tests {
             start_fraction: 0.25,
             record_seconds: 1.0,
             signals: vec![signal(4)],
+            annotation_bytes: 0,
         }
     }
 

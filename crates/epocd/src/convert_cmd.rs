@@ -94,6 +94,7 @@ pub fn run(args: &ConvertArgs) -> Result<(), CliError> {
             duration: 0.0,
             text: format!("epocd: converted from {source_name}"),
         }],
+        seconds: eeg.last().zip(eeg.first()).map_or(0.0, |(l, f)| l.time - f.time),
         start: eeg.first().map_or(end, |s| s.time),
         equipment: format!("epocd_{}", mode.model.cortex_prefix()),
     };

@@ -22,7 +22,7 @@ use super::axis::{Fill, Lane, MarkerPlacer, TimedMarker};
 use super::is_motion;
 use super::source::{SampleSource, open_source};
 use crate::RecordError;
-use crate::edf::{Annotation, EdfFormat, EdfWriter, Header, Signal};
+use crate::edf::{Annotation, EdfFormat, EdfWriter, Header, Signal, annotation_room};
 use crate::store::{Marker, RecordMeta};
 use crate::time::local_from_unix;
 use crate::writer::{EEG_FILE, MOTION_FILE, SampleCursor};
@@ -45,6 +45,8 @@ pub struct EdfInput<'a> {
     pub markers: Vec<TimedMarker>,
     /// Annotations at fixed onsets (seconds from the first sample).
     pub annotations: Vec<Annotation>,
+    /// About how many seconds the file covers (sizes the annotation room; 0: unknown).
+    pub seconds: f64,
     /// Epoch seconds of the file start, when there is no sample to take it from.
     pub start: f64,
     /// Equipment name for the recording field.
@@ -108,6 +110,9 @@ impl EdfInput<'static> {
             motion: if motion { open_source(&motion_path)? } else { None },
             markers,
             annotations: Vec::new(),
+            seconds: meta
+                .end
+                .map_or(0.0, |end| end - first.map_or(meta.start, |s| s.time)),
             start: first.map_or(meta.start, |s| s.time),
             equipment: format!("epocd_{}_{}", mode.model.cortex_prefix(), meta.serial),
         })
@@ -162,6 +167,7 @@ pub fn write_edf<W: Write + Seek>(
         motion,
         markers,
         annotations,
+        seconds,
         start,
         equipment,
     } = input;
@@ -283,6 +289,16 @@ pub fn write_edf<W: Write + Seek>(
         start_fraction: f64::from(start.nanosecond().min(999_999_999)) / 1e9,
         record_seconds: 1.0,
         signals,
+        // Room for every marker, however dense or long (gaps found later have their own).
+        annotation_bytes: annotation_room(
+            &markers
+                .iter()
+                .map(|m| (m.start - start_time, m.text.len()))
+                .chain(annotations.iter().map(|a| (a.onset, a.text.len())))
+                .collect::<Vec<_>>(),
+            seconds.max(0.0).ceil() as usize + 1,
+            1.0,
+        ),
     };
     let mut w = EdfWriter::new(out, format, header)?;
     for a in annotations {
