@@ -219,14 +219,14 @@ pub(crate) async fn serve<S>(
                 match tokio::task::spawn_blocking(move || handle_text(&cortex, client, &text)).await {
                     Ok(answer) => answer,
                     Err(_) => self::answer(envelope::error(
-                        &serde_json::Value::Null,
+                        &envelope::Id::null(),
                         codes::INTERNAL_ERROR,
                         "internal error",
                     )),
                 }
             }
             Some(Ok(Message::Binary(_))) => self::answer(envelope::error(
-                &serde_json::Value::Null,
+                &envelope::Id::null(),
                 codes::INVALID_REQUEST,
                 "invalid request: send JSON-RPC requests as text frames",
             )),

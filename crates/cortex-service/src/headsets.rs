@@ -213,6 +213,17 @@ pub fn sync_with_headset_clock(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply
     let headset = call.params.str("headset")?;
     let monotonic = call.params.f64("monotonicTime")?;
     let system = call.params.f64("systemTime")?;
+    // Seconds: a monotonic clock of any origin within ±1e12 s, and epoch time up to year 9999.
+    if !monotonic.is_finite() || monotonic.abs() > 1e12 {
+        return Err(ServiceError::InvalidParams(format!(
+            "monotonicTime must be seconds of a monotonic clock, not {monotonic}"
+        )));
+    }
+    if !system.is_finite() || !(0.0..=253_402_300_799.0).contains(&system) {
+        return Err(ServiceError::InvalidParams(format!(
+            "systemTime must be seconds since the epoch, not {system}"
+        )));
+    }
     if lock(&c.state).headset(headset).is_none() {
         return Err(ServiceError::HeadsetNotFound(headset.into()));
     }

@@ -27,10 +27,51 @@ pub fn marker_object(m: &Marker) -> Value {
     })
 }
 
+/// The longest marker label, string value or port, in bytes. A marker is copied into the
+/// next eeg frame of every subscriber of the headset, so its size is bounded.
+pub const MAX_MARKER_TEXT: usize = 1024;
+/// The largest `extras` object, serialized, in bytes.
+pub const MAX_MARKER_EXTRAS: usize = 16 * 1024;
+
+/// The latest time a marker may carry: the end of year 9999, in ms since the epoch.
+const LATEST_MS: f64 = 253_402_300_799_999.0;
+
+fn bounded<'a>(name: &str, text: &'a str) -> Result<&'a str, ServiceError> {
+    if text.len() > MAX_MARKER_TEXT {
+        return Err(ServiceError::InvalidParams(format!(
+            "{name} is {} bytes: at most {MAX_MARKER_TEXT}",
+            text.len()
+        )));
+    }
+    Ok(text)
+}
+
+fn check_extras(extras: Option<&Value>) -> Result<(), ServiceError> {
+    if let Some(e) = extras {
+        let size = e.to_string().len();
+        if size > MAX_MARKER_EXTRAS {
+            return Err(ServiceError::InvalidParams(format!(
+                "extras is {size} bytes of JSON: at most {MAX_MARKER_EXTRAS}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A marker time: milliseconds since the epoch, from 1970 to the end of year 9999.
+fn marker_time(name: &str, t: f64) -> Result<f64, ServiceError> {
+    if !t.is_finite() || !(0.0..=LATEST_MS).contains(&t) {
+        return Err(ServiceError::InvalidParams(format!(
+            "{name} must be milliseconds since the epoch (0 to {LATEST_MS}), not {t}"
+        )));
+    }
+    Ok(t)
+}
+
 /// A marker's `value`: a string or a non-negative integer.
 fn marker_value(v: &Value) -> Result<Value, ServiceError> {
     match v {
-        Value::String(_) => Ok(v.clone()),
+        Value::String(s) => bounded("value", s).map(|_| v.clone()),
         Value::Number(n) if n.as_u64().is_some() => Ok(v.clone()),
         _ => Err(ServiceError::InvalidParams(
             "parameter value must be a string or an integer >= 0".into(),
@@ -55,19 +96,15 @@ pub fn inject_marker(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
     let p = &call.params;
     let app = c.app_of(p.token()?)?;
     let session = p.str("session")?;
-    let time = p.f64("time")?;
+    let time = marker_time("time", p.f64("time")?)?;
     let value = marker_value(p.value("value")?)?;
-    let label = p.str("label")?.to_owned();
-    let port = p.opt_str("port")?.unwrap_or("Software").to_owned();
+    let label = bounded("label", p.str("label")?)?.to_owned();
+    let port = bounded("port", p.opt_str("port")?.unwrap_or("Software"))?.to_owned();
     let extras = p
         .opt_object("extras")?
         .cloned()
         .unwrap_or_else(|| Value::Object(Default::default()));
-    if !time.is_finite() || time < 0.0 {
-        return Err(ServiceError::InvalidParams(
-            "time must be milliseconds since the epoch".into(),
-        ));
-    }
+    check_extras(Some(&extras))?;
     let (record_id, headset_id) = recording_of(c, &app, session)?;
     let mut m = Marker {
         uuid: uuid::Uuid::new_v4().to_string(),
@@ -100,8 +137,9 @@ pub fn update_marker(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
     let app = c.app_of(p.token()?)?;
     let session = p.str("session")?;
     let marker = p.str("markerId")?;
-    let time = p.f64("time")?;
+    let time = marker_time("time", p.f64("time")?)?;
     let extras = p.opt_object("extras")?;
+    check_extras(extras)?;
     let (record_id, _) = recording_of(c, &app, session)?;
     let book = c.book()?;
     let store = book.store();

@@ -308,3 +308,106 @@ async fn a_client_cannot_forge_log_lines_or_pass_a_foreign_origin() {
             .is_ok()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_title_of_64_cjk_characters_exports_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(dir.path(), &["--no-tls"]);
+    let mut ws = connect(&d.url).await;
+    let token = authorize(&mut ws).await;
+    let sid = active_session(&mut ws, &token).await;
+    let title = "脑电记录".repeat(16); // 64 characters, 192 bytes
+    let rec = create_record(&mut ws, &token, &sid, &title).await;
+    let rid = rec["uuid"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    call(
+        &mut ws,
+        json!(1),
+        "stopRecord",
+        Some(json!({"cortexToken": token, "session": sid})),
+    )
+    .await;
+    for format in ["CSV", "EDF", "EDFPLUS", "BDFPLUS"] {
+        let out = tempfile::tempdir().unwrap();
+        let r = call(
+            &mut ws,
+            json!(2),
+            "exportRecord",
+            Some(export_params(&token, &rid, out.path(), format)),
+        )
+        .await;
+        assert_eq!(r["result"]["success"][0]["recordId"], json!(rid), "{format}: {r}");
+        for name in names(out.path()) {
+            assert!(name.len() <= 255, "{name}");
+            assert!(name.starts_with("脑电记录"), "the title leads the name: {name}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marker_and_clock_times_sizes_and_huge_ids_are_checked_or_kept_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(dir.path(), &["--no-tls"]);
+    let mut ws = connect(&d.url).await;
+    let token = authorize(&mut ws).await;
+    let id = headset(&mut ws).await;
+    let sid = active_session(&mut ws, &token).await;
+    create_record(&mut ws, &token, &sid, "bounds").await;
+    let marker = |time: Value, label: String, extras: Value| json!({"cortexToken": token, "session": sid, "time": time, "value": 1, "label": label, "extras": extras});
+    let now = now_ms();
+    for (params, what) in [
+        (
+            marker(json!(1e308), "l".into(), json!({})),
+            "a time far beyond year 9999",
+        ),
+        (marker(json!(-5.0), "l".into(), json!({})), "a negative time"),
+        (
+            marker(json!(now), "l".repeat(2000), json!({})),
+            "a 2000-byte label",
+        ),
+        (
+            marker(json!(now), "l".into(), json!({"blob": "x".repeat(20_000)})),
+            "20 kB of extras",
+        ),
+    ] {
+        let r = call(&mut ws, json!(1), "injectMarker", Some(params)).await;
+        assert_eq!(code(&r), -32602, "{what}: {r}");
+    }
+    let r = call(
+        &mut ws,
+        json!(2),
+        "injectMarker",
+        Some(marker(json!(now), "l".repeat(1000), json!({}))),
+    )
+    .await;
+    assert!(
+        r["result"]["marker"]["uuid"].is_string(),
+        "a 1000-byte label is fine: {r}"
+    );
+    for (mono, sys) in [(json!(1.0), json!(1e308)), (json!(1e308), json!(1.7e9))] {
+        let r = call(
+            &mut ws,
+            json!(3),
+            "syncWithHeadsetClock",
+            Some(json!({"headset": id, "monotonicTime": mono, "systemTime": sys})),
+        )
+        .await;
+        assert_eq!(code(&r), -32602, "{r}");
+    }
+    // An id beyond 64-bit numbers comes back as written.
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let text = r#"{"jsonrpc":"2.0","id":100000000000000000000000000000,"method":"getCortexInfo"}"#;
+    ws.send(Message::Text(text.into())).await.unwrap();
+    let reply = loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) if t.contains("\"result\"") => break t.as_str().to_owned(),
+            Some(Ok(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(
+        reply.starts_with(r#"{"id":100000000000000000000000000000,"#),
+        "{reply}"
+    );
+}

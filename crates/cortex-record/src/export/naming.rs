@@ -4,22 +4,31 @@
 use crate::store::RecordMeta;
 use crate::time::local_from_unix;
 
+/// The most bytes of a record's title in its export files' names.
+const MAX_TITLE_BYTES: usize = 120;
+
 /// The common stem of a record's export files. Characters that are unsafe in file names
 /// become `_`; an empty title becomes `record`.
 pub fn file_stem(r: &RecordMeta) -> String {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .take(64)
-            .collect()
+    // File names are at most 255 bytes; the longest suffix (19), the temporary name's extra
+    // (42) and the model, serial and date (about 60) leave the title 120 bytes, cut on a
+    // character boundary (64 CJK characters are 192 bytes).
+    let clean = |s: &str, max_bytes: usize| -> String {
+        let mut out = String::new();
+        for c in s.chars().take(64) {
+            let c = if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            };
+            if out.len() + c.len_utf8() > max_bytes {
+                break;
+            }
+            out.push(c);
+        }
+        out
     };
-    let mut title = clean(&r.title);
+    let mut title = clean(&r.title, MAX_TITLE_BYTES);
     if title.is_empty() {
         title = "record".into();
     }
@@ -28,7 +37,7 @@ pub fn file_stem(r: &RecordMeta) -> String {
     format!(
         "{title}_{}_{}_{}{offset}",
         r.mode.model.cortex_prefix(),
-        clean(&r.serial),
+        clean(&r.serial, 32),
         start.format("%Y.%m.%dT%H.%M.%S")
     )
 }
