@@ -34,6 +34,9 @@ use cortex_api::codes::error as codes;
 /// Largest request frame accepted (Cortex requests are a few hundred bytes).
 pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
 
+/// The WebSocket read buffer of a connection (it grows for a larger frame).
+const READ_BUFFER_BYTES: usize = 4096;
+
 /// Reply bytes queued before the reader stops reading requests until the client reads.
 const REPLY_BACKLOG_BYTES: usize = 4 << 20;
 
@@ -46,6 +49,10 @@ struct WsOutbox(Arc<OutQueue>);
 impl Outbox for WsOutbox {
     fn push_parts(&self, parts: &[&str]) -> bool {
         self.0.push_data(parts)
+    }
+
+    fn push_warning(&self, frame: String) {
+        self.0.push_reply(&frame);
     }
 
     fn close(&self, last: String) {
@@ -92,7 +99,7 @@ impl<R: Unpin> AsyncWrite for Duplex<R> {
 /// are queued, or, while the server batches, once per shared tick (replies at once always).
 async fn write_out<W: AsyncWrite + Unpin>(mut socket: W, out: Arc<OutQueue>, load: Arc<Load>) {
     const KEEP_CAPACITY: usize = 1 << 20;
-    let mut bytes = Vec::with_capacity(16 * 1024);
+    let mut bytes = Vec::new();
     let mut tick_due = false;
     loop {
         let batching = load.batching();
@@ -115,7 +122,7 @@ async fn write_out<W: AsyncWrite + Unpin>(mut socket: W, out: Arc<OutQueue>, loa
         load.count(batch.frames);
         bytes.clear();
         if bytes.capacity() > KEEP_CAPACITY {
-            bytes = Vec::with_capacity(16 * 1024);
+            bytes = Vec::new();
         }
         out.wrote();
         if !written {
@@ -185,7 +192,9 @@ pub(crate) async fn serve<S>(
     };
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
-        .max_frame_size(Some(MAX_MESSAGE_BYTES));
+        .max_frame_size(Some(MAX_MESSAGE_BYTES))
+        // Requests are a few hundred bytes: a small read buffer keeps idle connections cheap.
+        .read_buffer_size(READ_BUFFER_BYTES);
     let _counted = load.connected();
     let (read, write) = tokio::io::split(stream);
     let out = Arc::new(OutQueue::new(options.queue_frames.max(16)));
@@ -194,22 +203,34 @@ pub(crate) async fn serve<S>(
         read,
         out: Arc::clone(&out),
     };
-    let mut ws =
-        match tokio_tungstenite::accept_hdr_async_with_config(duplex, check_origin, Some(config)).await {
-            Ok(ws) => ws,
-            Err(e) => {
-                tracing::debug!("WebSocket handshake with {peer} failed: {e}");
-                finish_writer(&out, writer).await;
-                return;
-            }
-        };
+    let handshake = tokio_tungstenite::accept_hdr_async_with_config(duplex, check_origin, Some(config));
+    let mut ws = match tokio::time::timeout(options.handshake_timeout, handshake).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            tracing::debug!("WebSocket handshake with {peer} failed: {e}");
+            finish_writer(&out, writer).await;
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("WebSocket handshake with {peer} timed out");
+            finish_writer(&out, writer).await;
+            return;
+        }
+    };
     let client = cortex.register_client(Arc::new(WsOutbox(Arc::clone(&out))));
     tracing::debug!("client {peer} connected");
 
     loop {
+        // A connection with no session that says nothing for `idle_timeout` is closed: idle
+        // connections must not hold descriptors and memory forever.
+        let idle = tokio::time::sleep(options.idle_timeout);
         let msg = tokio::select! {
             msg = ws.next() => msg,
             () = out.closed() => break,
+            () = idle, if !cortex.has_sessions(client) => {
+                tracing::debug!("client {peer} idle without a session: closing");
+                break;
+            }
         };
         let answer = match msg {
             Some(Ok(Message::Text(text))) => {

@@ -26,6 +26,8 @@ struct State {
     bytes: Vec<u8>,
     /// Data frames in `bytes`, for the slow-client limit.
     data_frames: usize,
+    /// Bytes of data frames in `bytes`, for the same limit in bytes.
+    data_bytes: usize,
     /// Frames of any kind in `bytes`, for the load measurement.
     frames: u64,
     /// A reply or control frame is waiting: write without waiting for the tick.
@@ -55,6 +57,11 @@ pub struct OutQueue {
     limit_frames: usize,
 }
 
+/// Bytes of data frames a connection may have waiting before it counts as not reading
+/// (a frame count alone would let large frames, such as eeg frames carrying big markers,
+/// pile up gigabytes).
+pub const DATA_LIMIT_BYTES: usize = 8 << 20;
+
 /// Append the header of an unmasked, final WebSocket frame (RFC 6455 5.2; servers never mask).
 fn push_header(out: &mut Vec<u8>, opcode: u8, len: usize) {
     out.push(0x80 | opcode);
@@ -83,8 +90,10 @@ impl OutQueue {
     pub fn new(limit_frames: usize) -> OutQueue {
         OutQueue {
             state: Mutex::new(State {
-                bytes: Vec::with_capacity(16 * 1024),
+                // Idle connections cost little: the buffer grows with what is queued.
+                bytes: Vec::new(),
                 data_frames: 0,
+                data_bytes: 0,
                 frames: 0,
                 urgent: false,
                 waiting: Waiting::Nothing,
@@ -103,15 +112,15 @@ impl OutQueue {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queue a data text frame made of `parts`. False when the client has
-    /// `limit_frames` data frames waiting already: it is not reading.
+    /// Queue a data text frame made of `parts`. False when the client has `limit_frames`
+    /// data frames, or [`DATA_LIMIT_BYTES`] of them, waiting already: it is not reading.
     pub fn push_data(&self, parts: &[&str]) -> bool {
         let len = parts.iter().map(|p| p.len()).sum();
         let mut st = self.lock();
         if st.closing {
             return true; // going away: its sessions are being closed, nothing to report
         }
-        if st.data_frames >= self.limit_frames {
+        if st.data_frames >= self.limit_frames || st.data_bytes + len > DATA_LIMIT_BYTES {
             return false;
         }
         push_header(&mut st.bytes, TEXT, len);
@@ -119,6 +128,7 @@ impl OutQueue {
             st.bytes.extend_from_slice(p.as_bytes());
         }
         st.data_frames += 1;
+        st.data_bytes += len;
         st.frames += 1;
         let wake = st.waiting == Waiting::AnyFrame;
         if wake {
@@ -235,6 +245,7 @@ impl OutQueue {
             };
             st.frames = 0;
             st.data_frames = 0;
+            st.data_bytes = 0;
             st.urgent = false;
             st.waiting = Waiting::Nothing;
             return Some(batch);
@@ -347,5 +358,21 @@ mod tests {
                 (CLOSE, String::new())
             ]
         );
+    }
+
+    #[test]
+    fn data_is_bounded_in_bytes_too_and_replies_are_not() {
+        let q = OutQueue::new(1_000_000);
+        let big = "x".repeat(1 << 20);
+        let mut accepted = 0;
+        while q.push_data(&[&big]) {
+            accepted += 1;
+            assert!(accepted <= 16, "never more than the byte limit");
+        }
+        assert_eq!(accepted, DATA_LIMIT_BYTES / (1 << 20));
+        assert!(q.push_reply("a warning still goes out"));
+        let mut out = Vec::new();
+        q.take(&mut out, true).expect("a batch");
+        assert!(q.push_data(&[&big]), "room again once written");
     }
 }

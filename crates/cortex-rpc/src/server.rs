@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use cortex_service::Cortex;
 use tokio::net::{TcpListener, TcpStream};
@@ -24,6 +25,36 @@ pub struct ServerOptions {
     pub allowed_origins: Vec<String>,
     /// Frames queued per client before it counts as not reading (and is dropped).
     pub queue_frames: usize,
+    /// Connections served at once; more are closed at once (each costs a file descriptor).
+    pub max_connections: usize,
+    /// Time a new connection has to finish TCP, TLS and the WebSocket upgrade.
+    pub handshake_timeout: Duration,
+    /// Time a connection without a session may stay silent before it is closed.
+    pub idle_timeout: Duration,
+}
+
+impl ServerOptions {
+    /// Defaults for everything but where to listen and TLS.
+    pub fn new(listen: SocketAddr, tls: Option<Arc<rustls::ServerConfig>>) -> ServerOptions {
+        ServerOptions {
+            listen,
+            tls,
+            allowed_origins: Vec::new(),
+            queue_frames: 4096,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Connections served at once unless configured (systemd's default descriptor limit is 1024).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
+/// Whether an accept error means the process (or the system) has no descriptor left.
+fn out_of_descriptors(e: &std::io::Error) -> bool {
+    // EMFILE (24), ENFILE (23), ENOBUFS (105), ENOMEM (12).
+    matches!(e.raw_os_error(), Some(24 | 23 | 105 | 12))
 }
 
 /// A bound server, ready to run.
@@ -66,6 +97,9 @@ impl Server {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let acceptor = self.options.tls.clone().map(tokio_rustls::TlsAcceptor::from);
         let measuring = tokio::spawn(measure_load(Arc::clone(&self.load)));
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.options.max_connections.max(1)));
+        // Conditions worth one log line each time they begin, not one per connection.
+        let (mut starved, mut full) = (false, false);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -76,24 +110,55 @@ impl Server {
                 accepted = self.listener.accept() => {
                     let (tcp, peer) = match accepted {
                         Ok(c) => c,
+                        Err(e) if out_of_descriptors(&e) => {
+                            if !starved {
+                                starved = true;
+                                tracing::error!(
+                                    "cannot accept connections: {e}; {} are open. Raise LimitNOFILE or lower \
+                                     max_connections; retrying every 100 ms",
+                                    self.options.max_connections - slots.available_permits()
+                                );
+                            }
+                            // The pending connection stays in the backlog: wait instead of spinning.
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
                         Err(e) => {
-                            tracing::warn!("accepting a connection failed: {e}");
+                            tracing::debug!("accepting a connection failed: {e}");
                             continue;
                         }
                     };
+                    if starved {
+                        starved = false;
+                        tracing::info!("accepting connections again");
+                    }
+                    let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                        if !full {
+                            full = true;
+                            tracing::warn!(
+                                "{} connections are open, the most allowed (max_connections): closing new ones",
+                                self.options.max_connections
+                            );
+                        }
+                        drop(tcp);
+                        continue;
+                    };
+                    full = false;
                     let cortex = Arc::clone(&self.cortex);
                     let options = self.options.clone();
                     let acceptor = acceptor.clone();
                     let load = Arc::clone(&self.load);
                     tokio::spawn(async move {
+                        let _slot = slot;
                         let _ = tcp.set_nodelay(true);
                         match acceptor {
-                            Some(acc) => match acc.accept(tcp).await {
-                                Ok(tls) => serve(cortex, tls, &options, peer, load).await,
+                            Some(acc) => match tokio::time::timeout(options.handshake_timeout, acc.accept(tcp)).await {
+                                Ok(Ok(tls)) => serve(cortex, tls, &options, peer, load).await,
                                 // Typically a client that does not trust epocd's CA yet.
-                                Err(e) => tracing::info!(
+                                Ok(Err(e)) => tracing::info!(
                                     "TLS handshake with {peer} failed: {e} (does the client trust the CA of `epocd cert`?)"
                                 ),
+                                Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
                             },
                             None => serve::<TcpStream>(cortex, tcp, &options, peer, load).await,
                         }

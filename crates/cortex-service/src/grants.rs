@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::ServiceError;
 use crate::time::unix_now;
 
+/// Live tokens an app may hold; a new one beyond this replaces its oldest.
+pub const MAX_TOKENS_PER_APP: usize = 64;
+
 /// How long a token stays valid (Cortex: "reusable for 2 days").
 pub const TOKEN_LIFETIME_SECS: f64 = 2.0 * 24.0 * 3600.0;
 
@@ -155,6 +158,23 @@ impl AccessStore {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| ServiceError::Internal(format!("no randomness: {e}")))?;
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        // Keep the file small whatever apps do: expired tokens go, and an app keeps its
+        // newest MAX_TOKENS_PER_APP (an app that authorizes in a loop loses its oldest).
+        let now = unix_now();
+        self.data.tokens.retain(|_, t| t.expires > now);
+        let mut mine: Vec<(f64, String)> = self
+            .data
+            .tokens
+            .iter()
+            .filter(|(_, t)| t.client_id == client_id)
+            .map(|(k, t)| (t.expires, k.clone()))
+            .collect();
+        if mine.len() >= MAX_TOKENS_PER_APP {
+            mine.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for (_, old) in &mine[..=mine.len() - MAX_TOKENS_PER_APP] {
+                self.data.tokens.remove(old);
+            }
+        }
         self.data.tokens.insert(
             token.clone(),
             TokenInfo {
@@ -277,5 +297,28 @@ mod secret_tests {
             "remembered"
         );
         assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"abc", b"ab"));
+    }
+
+    #[test]
+    fn tokens_do_not_pile_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.json");
+        let mut a = AccessStore::open(path.clone()).unwrap();
+        a.grant("com.example.loop").unwrap();
+        let first = a.issue("com.example.loop").unwrap();
+        a.expire(&first).unwrap();
+        let mut last = String::new();
+        for _ in 0..300 {
+            last = a.issue("com.example.loop").unwrap();
+        }
+        let stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let tokens = stored["tokens"].as_object().unwrap();
+        assert_eq!(
+            tokens.len(),
+            MAX_TOKENS_PER_APP,
+            "at most {MAX_TOKENS_PER_APP} live tokens for the app"
+        );
+        assert!(!tokens.contains_key(&first), "the expired one is gone");
+        assert_eq!(a.check(&last).unwrap(), "com.example.loop", "the newest works");
     }
 }

@@ -137,13 +137,13 @@ impl RecordBook {
                     WriterFailure::Storage(_) => codes::warning::DISK_CRITICAL,
                     WriterFailure::FellBehind(_) => codes::warning::RECORD_WRITER_BEHIND,
                 };
-                outbox.push(warning::frame(
+                outbox.push_warning(warning::frame(
                     code,
                     json!({"recordId": active.uuid, "behavior": note}),
                 ));
             }
             if send_30 {
-                outbox.push(record_ready(&active.uuid));
+                outbox.push_warning(record_ready(&active.uuid));
             }
         }
         record.as_ref().map(crate::records::record_object)
@@ -196,7 +196,7 @@ fn warn_disk_space(c: &Cortex, root: &Path, free: u64) {
                 _ => codes::warning::DISK_LOW,
             };
             if let Some(client) = st.clients.get(&s.client) {
-                client.outbox.push(warning::frame(
+                client.outbox.push_warning(warning::frame(
                     code,
                     json!({
                         "recordId": active.uuid,

@@ -322,6 +322,11 @@ impl Cortex {
         *lock(&self.hotplug) = None;
     }
 
+    /// Whether `client` has an open session (a connection with none may be closed when idle).
+    pub fn has_sessions(&self, client: ClientId) -> bool {
+        lock(&self.state).sessions.iter().any(|s| s.client == client)
+    }
+
     /// Open sessions right now (for status lines and tests).
     pub fn open_sessions(&self) -> usize {
         lock(&self.state).sessions.len()
@@ -354,7 +359,7 @@ impl Cortex {
 
     pub(crate) fn send_to(&self, client: ClientId, frame: String) {
         if let Some(o) = lock(&self.state).outbox(client) {
-            o.push(frame);
+            o.push_warning(frame);
         }
     }
 
@@ -365,7 +370,7 @@ impl Cortex {
             .map(|c| Arc::clone(&c.outbox))
             .collect();
         for o in outboxes {
-            o.push(frame.to_owned());
+            o.push_warning(frame.to_owned());
         }
     }
 }
@@ -381,11 +386,11 @@ pub(crate) fn close_session(st: &mut State, id: &str, reason: Option<&str>) -> O
     let outbox = st.outbox(s.client);
     if let (Some(reason), Some(outbox)) = (reason, &outbox) {
         let streams: Vec<&str> = s.streams.iter().map(|x| x.name()).collect();
-        outbox.push(warning::frame(
+        outbox.push_warning(warning::frame(
             codes::warning::SUBSCRIPTIONS_CANCELLED,
             json!({"sessionId": s.id, "behavior": reason, "streams": streams}),
         ));
-        outbox.push(warning::frame(
+        outbox.push_warning(warning::frame(
             codes::warning::SESSION_CLOSED,
             json!({"sessionId": s.id, "behavior": reason}),
         ));

@@ -255,3 +255,63 @@ fn delete_record_reports_each_record_and_removes_its_files() {
     let r = lab.rpc("queryRecords", json!({"query": {}, "orderBy": []}));
     assert_eq!(r["result"]["count"], 0);
 }
+
+#[test]
+fn an_empty_record_fails_to_export_the_same_way_in_every_format() {
+    let lab = Lab::new();
+    let (sid, rid) = lab.recording("empty");
+    lab.rpc("stopRecord", json!({"session": sid}));
+    // What a record stopped before the headset sent anything holds: files with no block.
+    for name in ["eeg.blk", "mot.blk"] {
+        std::fs::write(lab.dir.path().join("records").join(&rid).join(name), b"EPOCDBK1").unwrap();
+    }
+    let mut messages = Vec::new();
+    for (format, version) in [
+        ("CSV", Some("V1")),
+        ("CSV", Some("V2")),
+        ("EDF", None),
+        ("EDFPLUS", None),
+        ("BDFPLUS", None),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let mut p = json!({"recordIds": [rid], "folder": out.path(), "streamTypes": ["EEG", "MOTION"], "format": format});
+        if let Some(v) = version {
+            p["version"] = json!(v);
+        }
+        let r = lab.rpc("exportRecord", p);
+        let failure = &r["result"]["failure"][0];
+        assert_eq!(failure["recordId"], json!(rid), "{format}: {r}");
+        assert_eq!(
+            std::fs::read_dir(out.path()).unwrap().count(),
+            0,
+            "{format}: no file"
+        );
+        messages.push(failure["message"].as_str().unwrap().to_owned());
+    }
+    assert!(
+        messages
+            .iter()
+            .all(|m| m == &messages[0] && m.contains("no samples")),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn a_record_whose_files_cannot_be_made_leaves_no_phantom() {
+    let lab = Lab::new();
+    let sid = lab.session("active");
+    let records = lab.dir.path().join("records");
+    std::fs::remove_dir_all(&records).unwrap();
+    std::fs::write(&records, b"not a folder").unwrap(); // even root cannot create a dir inside
+    let r = lab.rpc("createRecord", json!({"session": sid, "title": "cannot be"}));
+    assert_eq!(code(&r), -32603, "{r}");
+    let r = lab.rpc("queryRecords", json!({"query": {}, "orderBy": []}));
+    assert_eq!(r["result"]["count"], 0, "no phantom record: {r}");
+    std::fs::remove_file(&records).unwrap();
+    std::fs::create_dir(&records).unwrap();
+    let r = lab.rpc("createRecord", json!({"session": sid, "title": "now it can"}));
+    assert!(
+        r["result"]["record"]["uuid"].is_string(),
+        "the session was released: {r}"
+    );
+}

@@ -23,16 +23,17 @@ use cortex_api::{Stream, warning};
 
 use band_power::{BandPower, POW_VALUES};
 
-/// Where a client's frames go. Implemented by the WebSocket layer with a bounded queue.
+/// Where a client's frames go. Implemented by the WebSocket layer with one ordered queue
+/// and two lanes: data frames are bounded (a client that stops reading is dropped), warnings
+/// are never refused (a client's flow may depend on them: 30 after stopRecord, 0 before
+/// being dropped).
 pub trait Outbox: Send + Sync {
-    /// Queue one text frame made of `parts` joined. The fan-out passes pieces because only
+    /// Queue one data frame made of `parts` joined. The fan-out passes pieces because only
     /// the sid differs between subscribers: no per-client string is built. False when the
-    /// queue is full: the client is not keeping up.
+    /// data lane is full: the client is not keeping up.
     fn push_parts(&self, parts: &[&str]) -> bool;
-    /// Queue one text frame. False when the queue is full.
-    fn push(&self, frame: String) -> bool {
-        self.push_parts(&[&frame])
-    }
+    /// Queue a warning: in order with everything else, never refused.
+    fn push_warning(&self, frame: String);
     /// Send this last frame (a warning) if possible, then close the connection.
     fn close(&self, last: String);
 }

@@ -27,6 +27,9 @@ impl Outbox for Recorder {
         f.push(frame);
         true
     }
+    fn push_warning(&self, frame: String) {
+        self.frames.lock().unwrap().push(frame);
+    }
     fn close(&self, last: String) {
         *self.closed.lock().unwrap() = Some(last);
     }

@@ -175,6 +175,13 @@ pub struct ServeArgs {
     /// ble_scan_seconds; default 3].
     #[arg(long)]
     pub ble_scan: Option<f64>,
+    /// Connections served at once [config: max_connections; default 512].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections: Option<u32>,
+    /// Seconds a connection without a session may stay silent [config: idle_timeout_seconds;
+    /// default 600].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(10..))]
+    pub idle_timeout: Option<u64>,
 }
 
 /// Arguments of `epocd cert`.

@@ -60,6 +60,10 @@ pub struct Config {
     pub ble_scan_seconds: f64,
     /// Log verbosity.
     pub log_level: LogLevel,
+    /// Connections served at once (each costs a file descriptor and a little memory).
+    pub max_connections: usize,
+    /// Seconds a connection without a session may stay silent before it is closed.
+    pub idle_timeout_seconds: u64,
 }
 
 impl Default for Config {
@@ -74,6 +78,8 @@ impl Default for Config {
             hotplug: true,
             ble_scan_seconds: 3.0,
             log_level: LogLevel::Info,
+            max_connections: 512,
+            idle_timeout_seconds: 600,
         }
     }
 }
@@ -101,6 +107,12 @@ impl Config {
         };
         if !(0.0..=60.0).contains(&config.ble_scan_seconds) {
             return bad("ble_scan_seconds", "must be between 0 and 60");
+        }
+        if !(1..=65_536).contains(&config.max_connections) {
+            return bad("max_connections", "must be between 1 and 65536");
+        }
+        if config.idle_timeout_seconds < 10 {
+            return bad("idle_timeout_seconds", "must be at least 10");
         }
         if let Some(d) = &config.data_dir
             && !d.is_absolute()
@@ -184,7 +196,7 @@ mod tests {
             .count();
         assert_eq!(
             keys,
-            8 + 2,
+            10 + 2,
             "every option (and the replay table's two keys) appears"
         );
     }

@@ -41,6 +41,8 @@ struct Settings {
     allowed_origins: Vec<String>,
     hotplug: bool,
     ble_scan: f64,
+    max_connections: usize,
+    idle_timeout: Duration,
 }
 
 fn settings(args: &ServeArgs, config: &Config) -> Result<Settings, CliError> {
@@ -89,6 +91,10 @@ fn settings(args: &ServeArgs, config: &Config) -> Result<Settings, CliError> {
         },
         hotplug: config.hotplug && !args.no_hotplug,
         ble_scan: args.ble_scan.unwrap_or(config.ble_scan_seconds).clamp(0.0, 60.0),
+        max_connections: args
+            .max_connections
+            .map_or(config.max_connections, |n| n as usize),
+        idle_timeout: Duration::from_secs(args.idle_timeout.unwrap_or(config.idle_timeout_seconds)),
     })
 }
 
@@ -141,10 +147,10 @@ pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Pa
         let server = Server::bind(
             cortex.clone(),
             ServerOptions {
-                listen: set.listen,
-                tls,
                 allowed_origins: set.allowed_origins.clone(),
-                queue_frames: 4096,
+                max_connections: set.max_connections,
+                idle_timeout: set.idle_timeout,
+                ..ServerOptions::new(set.listen, tls)
             },
         )
         .await?;

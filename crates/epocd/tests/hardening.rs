@@ -411,3 +411,142 @@ async fn marker_and_clock_times_sizes_and_huge_ids_are_checked_or_kept_exactly()
         "{reply}"
     );
 }
+
+/// A read that must see the server close the connection (not time out, not get data).
+fn assert_closed(read: std::io::Result<usize>, what: &str) {
+    match read {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("{what} must be closed by the server, got {other:?}"),
+    }
+}
+
+/// Lines of `log` that mention accepting connections.
+fn accept_lines(log: &Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("accept") || l.contains("connections are open"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sockets_cannot_lock_clients_out_or_make_the_daemon_spin() {
+    use std::net::TcpStream;
+    let dir = tempfile::tempdir().unwrap();
+    let addr = |d: &Daemon| d.url.trim_start_matches("ws://").to_owned();
+
+    // 1. Past max_connections, new connections are closed at once, with one log line.
+    let log = dir.path().join("capped.log");
+    let d = Daemon::start_logging(dir.path(), &["--no-tls", "--max-connections", "8"], &log);
+    let idle: Vec<TcpStream> = (0..8).map(|_| TcpStream::connect(addr(&d)).unwrap()).collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for _ in 0..50 {
+        let mut extra = TcpStream::connect(addr(&d)).unwrap();
+        extra.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 1];
+        assert_closed(
+            std::io::Read::read(&mut extra, &mut buf),
+            "a connection past the limit",
+        );
+    }
+    assert_eq!(
+        accept_lines(&log),
+        1,
+        "one line for the episode, not one per connection"
+    );
+    drop(idle);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut ws = connect(&d.url).await;
+    assert!(call(&mut ws, json!(1), "getCortexInfo", None).await["result"]["version"].is_string());
+    drop(ws);
+    drop(d);
+
+    // 2. Out of file descriptors: the accept loop waits instead of spinning, logs once, and
+    //    serves again once descriptors are free.
+    let log = dir.path().join("starved.log");
+    let data = dir.path().join("starved");
+    let d = Daemon::start_in_shell(
+        "ulimit -n 64",
+        &data,
+        &["--no-tls", "--max-connections", "1000"],
+        Some(&log),
+    );
+    let idle: Vec<TcpStream> = (0..120)
+        .filter_map(|_| TcpStream::connect(addr(&d)).ok())
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let lines = accept_lines(&log);
+    assert!(
+        (1..=2).contains(&lines),
+        "{lines} accept lines: {}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    drop(idle);
+    // The sockets epocd accepted close by the handshake timeout at the latest.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Ok((mut ws, _))) = tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio_tungstenite::connect_async(d.url.as_str()),
+        )
+        .await
+            && call(&mut ws, json!(1), "getCortexInfo", None).await["result"]["version"].is_string()
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never served again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_handshakes_and_idle_connections_without_a_session_are_closed() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(dir.path(), &["--no-tls", "--idle-timeout", "10"]);
+    let t = std::time::Instant::now();
+    // A TCP connection that never starts its handshake.
+    let mut silent = std::net::TcpStream::connect(d.url.trim_start_matches("ws://")).unwrap();
+    silent.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    // A WebSocket that never makes a session, and one that does.
+    let mut idle = connect(&d.url).await;
+    let mut busy = connect(&d.url).await;
+    let token = authorize(&mut busy).await;
+    active_session(&mut busy, &token).await;
+    let mut buf = [0u8; 16];
+    assert_closed(
+        silent.read(&mut buf),
+        "a connection silent past the handshake timeout",
+    );
+    let handshake = t.elapsed();
+    assert!(
+        handshake >= Duration::from_secs(9) && handshake < Duration::from_secs(15),
+        "{handshake:?}"
+    );
+    use futures::StreamExt;
+    let end = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            match idle.next().await {
+                Some(Ok(m)) if m.is_close() => return,
+                None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "the idle connection was closed");
+    assert!(t.elapsed() >= Duration::from_secs(9));
+    let r = call(
+        &mut busy,
+        json!(9),
+        "querySessions",
+        Some(json!({"cortexToken": token})),
+    )
+    .await;
+    assert_eq!(
+        r["result"].as_array().map(Vec::len),
+        Some(1),
+        "a connection with a session stays: {r}"
+    );
+}

@@ -270,6 +270,19 @@ pub fn export_record(
             meta.uuid
         )));
     }
+    // An empty record exports the same way in every format: a clear failure, no file.
+    let has_samples = |name: &str| -> Result<bool, RecordError> {
+        Ok(match SampleCursor::open(&record_dir.join(name))? {
+            Some(mut c) => c.next().transpose()?.is_some(),
+            None => false,
+        })
+    };
+    if !has_samples(EEG_FILE)? && !has_samples(MOTION_FILE)? {
+        return Err(RecordError::Invalid(format!(
+            "record {} has no samples (it was stopped before the headset sent any): there is nothing to export",
+            meta.uuid
+        )));
+    }
     // CSV lines up streams sample by sample, so it reads the record into memory; EDF streams.
     let data = match req.format {
         ExportFormat::Csv(_) => Some(RecordData::load(record_dir)?),

@@ -20,6 +20,9 @@ impl Outbox for Inbox {
         self.frames.lock().unwrap().push(parts.concat());
         true
     }
+    fn push_warning(&self, frame: String) {
+        self.frames.lock().unwrap().push(frame);
+    }
     fn close(&self, last: String) {
         self.frames.lock().unwrap().push(last);
     }
@@ -79,7 +82,7 @@ impl Client {
         };
         let reply = self.cortex.call(self.id, method, &params)?;
         for f in reply.after {
-            self.inbox.push(f);
+            self.inbox.push_warning(f);
         }
         if let Some(then) = reply.then {
             then();

@@ -53,13 +53,27 @@ impl Daemon {
     /// [`Daemon::start_with`] under a shell that set this umask first (`"000"`: everything
     /// epocd does not protect itself comes out world-readable).
     pub fn start_with_umask(umask: &str, data_dir: &std::path::Path, extra: &[&str]) -> Daemon {
+        Daemon::start_in_shell(&format!("umask {umask}"), data_dir, extra, None)
+    }
+
+    /// [`Daemon::start_with`] after the shell commands `prefix` (`ulimit -n 48`, `umask 000`),
+    /// its log going to `log` if given.
+    pub fn start_in_shell(
+        prefix: &str,
+        data_dir: &std::path::Path,
+        extra: &[&str],
+        log: Option<&std::path::Path>,
+    ) -> Daemon {
         let mut sh = Command::new("sh");
-        sh.stderr(Stdio::null());
         sh.args([
             "-c",
-            &format!("umask {umask}; exec \"$0\" \"$@\""),
+            &format!("{prefix}; exec \"$0\" \"$@\""),
             env!("CARGO_BIN_EXE_epocd"),
         ]);
+        match log {
+            Some(path) => sh.stderr(std::fs::File::create(path).expect("the log file")),
+            None => sh.stderr(Stdio::null()),
+        };
         Daemon::spawn(sh, data_dir, extra)
     }
 
