@@ -22,6 +22,12 @@ use crate::time::unix_now;
 /// The store and where the sample files live.
 pub(crate) struct RecordBook {
     store: Mutex<Store>,
+    /// The database file, and its device and inode when opened: if the file at that path is
+    /// gone or another, the store in use is unlinked and nothing written to it would last.
+    db: PathBuf,
+    db_identity: (u64, u64),
+    /// Set once the data dir was found removed: every store method refuses from then on.
+    lost: std::sync::atomic::AtomicBool,
     root: PathBuf,
     /// Space held back so that closing a record still works when the disk is full.
     reserve: PathBuf,
@@ -65,6 +71,8 @@ impl RecordBook {
     pub(crate) fn open(data_dir: &Path) -> Result<RecordBook, ServiceError> {
         let db = data_dir.join("epocd.sqlite");
         let store = Store::open(&db).map_err(internal)?;
+        let db_identity = identity(&db)
+            .map_err(|e| ServiceError::Internal(format!("cannot read {}: {e}", db.display())))?;
         // Subjects' details live here: the owner's only (the data dir is private too).
         {
             use std::os::unix::fs::PermissionsExt;
@@ -85,9 +93,28 @@ impl RecordBook {
         ensure_reserve(&reserve);
         Ok(RecordBook {
             store: Mutex::new(store),
+            db,
+            db_identity,
+            lost: std::sync::atomic::AtomicBool::new(false),
             root,
             reserve,
         })
+    }
+
+    /// Why the store can no longer be used, if its data dir was removed.
+    pub(crate) fn lost(&self) -> Option<String> {
+        self.lost.load(std::sync::atomic::Ordering::Acquire).then(|| {
+            format!(
+                "the data dir {} was removed while epocd ran: records, markers and subjects can no longer be \
+                 stored; restart epocd (it makes a new one)",
+                self.root.parent().unwrap_or(&self.root).display()
+            )
+        })
+    }
+
+    /// Whether the database file epocd has open is still the one at its path.
+    fn still_there(&self) -> bool {
+        identity(&self.db).is_ok_and(|id| id == self.db_identity)
     }
 
     /// The metadata store (SQLite). Held only for the statements of one method step.
@@ -155,6 +182,13 @@ impl RecordBook {
     }
 }
 
+/// A file's device and inode.
+fn identity(path: &Path) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path)?;
+    Ok((m.dev(), m.ino()))
+}
+
 /// Warning 30: the record is closed and may be exported.
 pub(crate) fn record_ready(uuid: &str) -> String {
     warning::frame(
@@ -214,6 +248,39 @@ fn warn_disk_space(c: &Cortex, root: &Path, free: u64) {
     }
 }
 
+/// Stop every record in progress, telling each app why (warning 20: its storage is gone).
+fn stop_every_record(c: &Cortex, book: &RecordBook, why: &str) {
+    let stops: Vec<(PendingStop, String)> = {
+        let mut st = lock(&c.state);
+        let st = &mut *st;
+        let mut stops = Vec::new();
+        for s in &mut st.sessions {
+            if let Recording::Active(active) = std::mem::replace(&mut s.recording, Recording::Idle) {
+                let uuid = active.uuid.clone();
+                let outbox = st.clients.get(&s.client).map(|c| Arc::clone(&c.outbox));
+                stops.push((
+                    PendingStop {
+                        active,
+                        outbox,
+                        note: why.to_owned(),
+                    },
+                    uuid,
+                ));
+            }
+        }
+        stops
+    };
+    for (stop, uuid) in stops {
+        if let Some(outbox) = &stop.outbox {
+            outbox.push_warning(warning::frame(
+                codes::warning::DISK_CRITICAL,
+                json!({"recordId": uuid, "behavior": why}),
+            ));
+        }
+        book.stop(stop);
+    }
+}
+
 /// Every 200 ms: stop records whose writer stopped by itself (a full disk) and tell their
 /// apps; every second, check free disk space for them. The checks (statvfs) and the stops
 /// run without the service lock.
@@ -222,6 +289,12 @@ pub(crate) fn watch_loop(cortex: Weak<Cortex>) {
         std::thread::sleep(Duration::from_millis(200));
         let Some(c) = cortex.upgrade() else { return };
         let Some(book) = c.book.clone() else { return };
+        if tick % 5 == 0 && !book.lost.load(std::sync::atomic::Ordering::Acquire) && !book.still_there() {
+            book.lost.store(true, std::sync::atomic::Ordering::Release);
+            let why = book.lost().unwrap_or_default();
+            tracing::error!("{why}");
+            stop_every_record(&c, &book, &why);
+        }
         let recording = lock(&c.state)
             .sessions
             .iter()

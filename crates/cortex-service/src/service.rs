@@ -350,11 +350,15 @@ impl Cortex {
 
     /// The record store, or the error that says how to get one.
     pub(crate) fn book(&self) -> Result<&Arc<RecordBook>, ServiceError> {
-        self.book.as_ref().ok_or_else(|| {
+        let book = self.book.as_ref().ok_or_else(|| {
             ServiceError::Internal(
                 "records and subjects need a data directory: start epocd serve with --data-dir".into(),
             )
-        })
+        })?;
+        match book.lost() {
+            Some(why) => Err(ServiceError::Internal(why)),
+            None => Ok(book),
+        }
     }
 
     pub(crate) fn send_to(&self, client: ClientId, frame: String) {

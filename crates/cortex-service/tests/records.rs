@@ -315,3 +315,82 @@ fn a_record_whose_files_cannot_be_made_leaves_no_phantom() {
         "the session was released: {r}"
     );
 }
+
+#[test]
+fn a_reply_too_large_to_build_asks_for_pages_instead() {
+    let lab = Lab::new();
+    let (sid, rid) = lab.recording("many markers");
+    let t = common::now_ms();
+    let extras = json!({"blob": "x".repeat(15 * 1024)});
+    for k in 0..1150 {
+        let r = lab.rpc(
+            "injectMarker",
+            json!({"session": sid, "time": t + f64::from(k), "value": k, "label": "m", "extras": extras}),
+        );
+        assert!(r["result"]["marker"].is_object(), "{r}");
+    }
+    lab.rpc("stopRecord", json!({"session": sid}));
+    let r = lab.rpc("getRecordInfos", json!({"recordIds": [rid]}));
+    assert_eq!(code(&r), -32602, "about 17 MiB of markers in one reply");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit and offset"),
+        "{r}"
+    );
+    let r = lab.rpc(
+        "queryRecords",
+        json!({"query": {}, "orderBy": [], "includeMarkers": true}),
+    );
+    assert_eq!(code(&r), -32602, "{r}");
+    let r = lab.rpc("queryRecords", json!({"query": {}, "orderBy": []}));
+    assert_eq!(
+        r["result"]["count"], 1,
+        "without the markers the reply is small: {r}"
+    );
+}
+
+#[test]
+fn a_data_dir_deleted_under_the_daemon_stops_records_and_says_so() {
+    let lab = Lab::new();
+    let (sid, rid) = lab.recording("doomed");
+    std::fs::remove_dir_all(lab.dir.path()).unwrap();
+    let w = lab
+        .client
+        .inbox
+        .wait_warning(20, Duration::from_secs(5))
+        .expect("the app hears its record stopped");
+    assert_eq!(w["warning"]["message"]["recordId"], json!(rid));
+    assert!(
+        w["warning"]["message"]["behavior"]
+            .as_str()
+            .unwrap()
+            .contains("removed"),
+        "{w}"
+    );
+    assert!(
+        lab.client
+            .inbox
+            .wait_warning(30, Duration::from_secs(5))
+            .is_some()
+    );
+    let r = lab.rpc("querySessions", json!({}));
+    assert_eq!(r["result"][0]["recording"], false, "{r}");
+    for (method, params) in [
+        ("createRecord", json!({"session": sid, "title": "lost"})),
+        (
+            "injectMarker",
+            json!({"session": sid, "time": common::now_ms(), "value": 1, "label": "x"}),
+        ),
+        ("createSubject", json!({"subjectName": "ann"})),
+        ("queryRecords", json!({"query": {}, "orderBy": []})),
+    ] {
+        let r = lab.rpc(method, params);
+        let message = r["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            [-32603, -32011].contains(&code(&r)) && (message.contains("removed") || method == "injectMarker"),
+            "{method}: {r}"
+        );
+    }
+}

@@ -11,8 +11,24 @@ use crate::order::order_keys;
 use crate::record_book::{RecordBook, internal};
 use crate::{Cortex, ServiceError};
 
-fn with_markers(book: &RecordBook, r: &RecordMeta) -> Result<Value, ServiceError> {
+/// The most marker text (labels, values, extras) one reply may carry: a reply is built whole
+/// in memory, several times its size, before it is sent.
+pub const MAX_REPLY_MARKER_BYTES: usize = 16 << 20;
+
+/// A record object with its markers, counting their size against `budget`.
+fn with_markers(book: &RecordBook, r: &RecordMeta, budget: &mut usize) -> Result<Value, ServiceError> {
     let markers = book.store().markers(&r.uuid).map_err(internal)?;
+    for m in &markers {
+        let size =
+            256 + m.label.len() + m.port.len() + m.value.to_string().len() + m.extras.to_string().len();
+        *budget = budget.checked_sub(size).ok_or_else(|| {
+            ServiceError::InvalidParams(format!(
+                "the reply would carry more than {} MiB of markers: ask for fewer records at a time (limit and \
+                 offset), or without includeMarkers",
+                MAX_REPLY_MARKER_BYTES >> 20
+            ))
+        })?;
+    }
     Ok(record_object_with_markers(r, &markers))
 }
 
@@ -120,13 +136,14 @@ pub fn query_records(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
     order(&mut found, order_by)?;
     let count = found.len();
     let sync = sync_status(opted_out(book)?);
+    let mut budget = MAX_REPLY_MARKER_BYTES;
     let page: Vec<Value> = found
         .iter()
         .skip(offset)
         .take(if limit == 0 { usize::MAX } else { limit })
         .map(|r| {
             let mut v = if include_markers {
-                with_markers(book, r)?
+                with_markers(book, r, &mut budget)?
             } else {
                 record_object(r)
             };
@@ -145,8 +162,9 @@ pub fn get_record_infos(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Servi
     let ids = call.params.strings("recordIds")?;
     let book = c.book()?;
     let mut out = Vec::new();
+    let mut budget = MAX_REPLY_MARKER_BYTES;
     for id in &ids {
-        out.push(with_markers(book, &own_record(book, &app, id)?)?);
+        out.push(with_markers(book, &own_record(book, &app, id)?, &mut budget)?);
     }
     Ok(Value::Array(out).into())
 }
