@@ -63,6 +63,8 @@ impl Outbox for WsOutbox {
 /// The stream tungstenite works on: reads come from the socket, writes go to the queue.
 struct Duplex<R> {
     read: R,
+    /// Bytes read ahead (the HTTP request head), handed out before the socket's.
+    ahead: Vec<u8>,
     out: Arc<OutQueue>,
 }
 
@@ -72,8 +74,57 @@ impl<R: AsyncRead + Unpin> AsyncRead for Duplex<R> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if !self.ahead.is_empty() {
+            let n = self.ahead.len().min(buf.remaining());
+            buf.put_slice(&self.ahead[..n]);
+            self.ahead.drain(..n);
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.read).poll_read(cx, buf)
     }
+}
+
+/// The longest HTTP request head accepted (a WebSocket upgrade is a few hundred bytes).
+const MAX_REQUEST_HEAD: usize = 8192;
+
+/// Read the HTTP request head (up to the blank line). `None` if the peer closed or sent more
+/// than [`MAX_REQUEST_HEAD`] bytes without one.
+async fn read_request_head<R: AsyncRead + Unpin>(read: &mut R) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        if head.len() > MAX_REQUEST_HEAD {
+            return None;
+        }
+        let n = read.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        head.extend_from_slice(&chunk[..n]);
+    }
+    Some(head)
+}
+
+/// Whether a request head asks for a WebSocket upgrade.
+fn is_upgrade(head: &[u8]) -> bool {
+    String::from_utf8_lossy(head).lines().any(|l| {
+        l.split_once(':').is_some_and(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("upgrade") && v.trim().eq_ignore_ascii_case("websocket")
+        })
+    })
+}
+
+/// The answer to a plain HTTP request: the Cortex API speaks WebSocket only.
+fn upgrade_required() -> Vec<u8> {
+    let body =
+        "epocd serves the EMOTIV Cortex API over WebSocket here: connect with a Cortex client (wss://).\n";
+    format!(
+        "HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nConnection: close\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 impl<R: Unpin> AsyncWrite for Duplex<R> {
@@ -133,6 +184,18 @@ async fn write_out<W: AsyncWrite + Unpin>(mut socket: W, out: Arc<OutQueue>, loa
             let _ = socket.shutdown().await;
             return;
         }
+    }
+}
+
+/// The close code and reason for a client that broke the protocol (`None`: the connection
+/// itself failed, nothing to say).
+fn close_code_of(e: &tokio_tungstenite::tungstenite::Error) -> Option<(u16, &'static str)> {
+    use tokio_tungstenite::tungstenite::Error;
+    match e {
+        Error::Capacity(_) => Some((1009, "message too big: requests are at most 1 MiB")),
+        Error::Utf8(_) => Some((1007, "text frames must be UTF-8")),
+        Error::Protocol(_) => Some((1002, "WebSocket protocol error")),
+        _ => None,
     }
 }
 
@@ -199,8 +262,23 @@ pub(crate) async fn serve<S>(
     let (read, write) = tokio::io::split(stream);
     let out = Arc::new(OutQueue::new(options.queue_frames.max(16)));
     let writer = tokio::spawn(write_out(write, Arc::clone(&out), load));
+    let mut read = read;
+    let head = match tokio::time::timeout(options.handshake_timeout, read_request_head(&mut read)).await {
+        Ok(Some(head)) => head,
+        _ => {
+            finish_writer(&out, writer).await;
+            return;
+        }
+    };
+    if !is_upgrade(&head) {
+        tracing::debug!("plain HTTP request from {peer}: answered 426");
+        out.reply_http_and_close(&upgrade_required());
+        finish_writer(&out, writer).await;
+        return;
+    }
     let duplex = Duplex {
         read,
+        ahead: head,
         out: Arc::clone(&out),
     };
     let handshake = tokio_tungstenite::accept_hdr_async_with_config(duplex, check_origin, Some(config));
@@ -251,7 +329,18 @@ pub(crate) async fn serve<S>(
                 codes::INVALID_REQUEST,
                 "invalid request: send JSON-RPC requests as text frames",
             )),
-            Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+            // Answer a close with a close (echoing its code), and say why when the client broke
+            // the protocol, rather than dropping the connection.
+            Some(Ok(Message::Close(frame))) => {
+                let code = frame.map_or(1000, |f| u16::from(f.code));
+                out.close_with(None, Some((code, "")));
+                break;
+            }
+            Some(Err(e)) => {
+                out.close_with(None, close_code_of(&e));
+                break;
+            }
+            None => break,
             Some(Ok(_)) => continue, // ping/pong are answered by tungstenite
         };
         for f in &answer.frames {

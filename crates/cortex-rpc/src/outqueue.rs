@@ -170,6 +170,12 @@ impl OutQueue {
 
     /// Send `last` (if given) and a close frame, then close the connection.
     pub fn close(&self, last: Option<&str>) {
+        self.close_with(last, None);
+    }
+
+    /// Send `last` (if given) and a close frame carrying `code` and a short reason (RFC 6455
+    /// 5.5.1: 1000 normal, 1002 protocol error, 1007 bad UTF-8, 1009 too big), then close.
+    pub fn close_with(&self, last: Option<&str>, code: Option<(u16, &str)>) {
         let mut st = self.lock();
         if st.closing {
             return;
@@ -178,7 +184,28 @@ impl OutQueue {
             push_text(&mut st.bytes, text);
             st.frames += 1;
         }
-        push_header(&mut st.bytes, CLOSE, 0);
+        match code {
+            Some((code, reason)) => {
+                // A control frame's payload is at most 125 bytes: the code and the reason.
+                let reason = &reason.as_bytes()[..reason.len().min(123)];
+                push_header(&mut st.bytes, CLOSE, 2 + reason.len());
+                st.bytes.extend_from_slice(&code.to_be_bytes());
+                st.bytes.extend_from_slice(reason);
+            }
+            None => push_header(&mut st.bytes, CLOSE, 0),
+        }
+        self.mark_closing(st);
+    }
+
+    /// Queue raw bytes to go out before anything else the connection sends (an HTTP
+    /// response to a request that is not a WebSocket upgrade), then close.
+    pub fn reply_http_and_close(&self, response: &[u8]) {
+        let mut st = self.lock();
+        if st.closing {
+            return;
+        }
+        st.bytes.extend_from_slice(response);
+        st.frames += 1;
         self.mark_closing(st);
     }
 

@@ -550,3 +550,113 @@ async fn silent_handshakes_and_idle_connections_without_a_session_are_closed() {
         "a connection with a session stays: {r}"
     );
 }
+
+/// A raw WebSocket client connection: the upgrade done by hand, so the test can send what no
+/// WebSocket library would.
+fn raw_ws(addr: &str) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut b).unwrap();
+        head.push(b[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    s
+}
+
+/// Send one masked client frame.
+fn send_frame(s: &mut std::net::TcpStream, opcode: u8, payload: &[u8]) {
+    use std::io::Write;
+    let mut f = vec![0x80 | opcode];
+    match payload.len() {
+        n if n < 126 => f.push(0x80 | n as u8),
+        n if n < 65536 => {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            f.push(0x80 | 127);
+            f.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    let mask = [1u8, 2, 3, 4];
+    f.extend_from_slice(&mask);
+    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    s.write_all(&f).unwrap();
+}
+
+/// Read server frames until a close frame: its code.
+fn close_code(s: &mut std::net::TcpStream) -> u16 {
+    use std::io::Read;
+    loop {
+        let mut h = [0u8; 2];
+        s.read_exact(&mut h)
+            .expect("a close frame before the connection ends");
+        let len = match h[1] & 0x7f {
+            126 => {
+                let mut l = [0u8; 2];
+                s.read_exact(&mut l).unwrap();
+                usize::from(u16::from_be_bytes(l))
+            }
+            127 => {
+                let mut l = [0u8; 8];
+                s.read_exact(&mut l).unwrap();
+                u64::from_be_bytes(l) as usize
+            }
+            n => usize::from(n),
+        };
+        let mut payload = vec![0u8; len];
+        s.read_exact(&mut payload).unwrap();
+        if h[0] & 0x0f == 0x8 {
+            return if len >= 2 {
+                u16::from_be_bytes([payload[0], payload[1]])
+            } else {
+                1005
+            };
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_closes_with_a_close_frame_and_answers_plain_http() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start_with(dir.path(), &["--no-tls"]);
+    let addr = d.url.trim_start_matches("ws://").to_owned();
+
+    let mut s = raw_ws(&addr);
+    send_frame(&mut s, 0x8, &4001u16.to_be_bytes());
+    assert_eq!(close_code(&mut s), 4001, "the client's close is echoed");
+
+    let mut s = raw_ws(&addr);
+    send_frame(&mut s, 0x1, &[0xff, 0xfe, b'{']);
+    assert_eq!(close_code(&mut s), 1007, "text that is not UTF-8");
+
+    let mut s = raw_ws(&addr);
+    send_frame(&mut s, 0x1, &vec![b' '; 2 << 20]);
+    assert_eq!(close_code(&mut s), 1009, "a message over the 1 MiB limit");
+
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("Upgrade: websocket"), "{answer}");
+}
