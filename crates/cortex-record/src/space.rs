@@ -34,6 +34,33 @@ impl DiskLevel {
     }
 }
 
+/// Why files under `dir` (the folder and those of `files` that exist) can no longer be
+/// written, if they cannot: a read-only file system, or an immutable or append-only flag
+/// (`chattr +i`). SQLite maps its shared-memory file: a write to that mapping after such a
+/// change kills the process with SIGBUS, so the store asks this before every use.
+pub fn unwritable(dir: &Path, files: &[&Path]) -> Option<String> {
+    if let Ok(st) = rustix::fs::statvfs(dir)
+        && st.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY)
+    {
+        return Some(format!("the file system of {} became read-only", dir.display()));
+    }
+    for path in std::iter::once(dir).chain(files.iter().copied()) {
+        let Ok(file) = std::fs::File::open(path) else {
+            continue;
+        };
+        // File systems without inode flags (tmpfs) answer an error: nothing is set there.
+        if let Ok(flags) = rustix::fs::ioctl_getflags(&file)
+            && flags.intersects(rustix::fs::IFlags::IMMUTABLE | rustix::fs::IFlags::APPEND)
+        {
+            return Some(format!(
+                "{} became immutable or append-only (chattr)",
+                path.display()
+            ));
+        }
+    }
+    None
+}
+
 /// Bytes an unprivileged writer can still use on the file system holding `path`.
 pub fn free_bytes(path: &Path) -> Result<u64, RecordError> {
     let st = rustix::fs::statvfs(path).map_err(|e| RecordError::Io {

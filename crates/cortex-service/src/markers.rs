@@ -118,7 +118,7 @@ pub fn inject_marker(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
         end_ms: time,
         extras,
     };
-    m.seq = c.book()?.store().insert_marker(&m).map_err(internal)?;
+    m.seq = c.book()?.store()?.insert_marker(&m).map_err(internal)?;
     let marker = marker_object(&m);
     let mut entry = marker.clone();
     entry["applicationId"] = Value::from(app);
@@ -142,7 +142,7 @@ pub fn update_marker(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
     check_extras(extras)?;
     let (record_id, _) = recording_of(c, &app, session)?;
     let book = c.book()?;
-    let store = book.store();
+    let store = book.store()?;
     let m = store
         .marker(marker)
         .map_err(internal)?

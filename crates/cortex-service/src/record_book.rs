@@ -26,8 +26,9 @@ pub(crate) struct RecordBook {
     /// gone or another, the store in use is unlinked and nothing written to it would last.
     db: PathBuf,
     db_identity: (u64, u64),
-    /// Set once the data dir was found removed: every store method refuses from then on.
-    lost: std::sync::atomic::AtomicBool,
+    /// Why the store can no longer be used (data dir removed, read-only, immutable), once
+    /// found: every store method refuses from then on, with this reason.
+    lost: Mutex<Option<String>>,
     root: PathBuf,
     /// Space held back so that closing a record still works when the disk is full.
     reserve: PathBuf,
@@ -95,31 +96,48 @@ impl RecordBook {
             store: Mutex::new(store),
             db,
             db_identity,
-            lost: std::sync::atomic::AtomicBool::new(false),
+            lost: Mutex::new(None),
             root,
             reserve,
         })
     }
 
-    /// Why the store can no longer be used, if its data dir was removed.
+    /// Why the store can no longer be used, if it cannot.
     pub(crate) fn lost(&self) -> Option<String> {
-        self.lost.load(std::sync::atomic::Ordering::Acquire).then(|| {
-            format!(
-                "the data dir {} was removed while epocd ran: records, markers and subjects can no longer be \
-                 stored; restart epocd (it makes a new one)",
-                self.root.parent().unwrap_or(&self.root).display()
-            )
-        })
+        lock(&self.lost).clone()
     }
 
-    /// Whether the database file epocd has open is still the one at its path.
-    fn still_there(&self) -> bool {
-        identity(&self.db).is_ok_and(|id| id == self.db_identity)
+    /// Look at the data dir: removed, read-only or immutable? Records it (and logs it once)
+    /// and returns the reason when newly found.
+    pub(crate) fn check_health(&self) -> Option<String> {
+        if self.lost().is_some() {
+            return None;
+        }
+        let data_dir = self.root.parent().unwrap_or(&self.root);
+        let why = if identity(&self.db).is_ok_and(|id| id == self.db_identity) {
+            let wal = self.db.with_extension("sqlite-wal");
+            let shm = self.db.with_extension("sqlite-shm");
+            cortex_record::space::unwritable(data_dir, &[&self.db, &wal, &shm])?
+        } else {
+            format!("the data dir {} was removed while epocd ran", data_dir.display())
+        };
+        let why = format!(
+            "{why}: records, markers and subjects can no longer be stored; fix it and restart epocd \
+             (records in progress were stopped; their samples up to then are kept)"
+        );
+        tracing::error!("{why}");
+        *lock(&self.lost) = Some(why.clone());
+        Some(why)
     }
 
-    /// The metadata store (SQLite). Held only for the statements of one method step.
-    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        lock(&self.store)
+    /// The metadata store (SQLite), held only for the statements of one method step: refused
+    /// once the data dir is gone, read-only or immutable (SQLite would write through its
+    /// shared-memory mapping and the process would die of SIGBUS).
+    pub(crate) fn store(&self) -> Result<MutexGuard<'_, Store>, ServiceError> {
+        if let Some(why) = self.lost().or_else(|| self.check_health()) {
+            return Err(ServiceError::Internal(why));
+        }
+        Ok(lock(&self.store))
     }
 
     /// A record's folder of sample files.
@@ -147,12 +165,20 @@ impl RecordBook {
             // The disk is probably full: free the reserve so the record can still be closed.
             let _ = std::fs::remove_file(&self.reserve);
         }
-        let record = {
-            let store = self.store();
-            if let Err(e) = store.finish_record(&active.uuid, unix_now(), RecordState::Stopped, &note) {
-                tracing::error!("cannot close record {}: {e}", active.uuid);
+        let record = match self.store() {
+            Ok(store) => {
+                if let Err(e) = store.finish_record(&active.uuid, unix_now(), RecordState::Stopped, &note) {
+                    tracing::error!("cannot close record {}: {e}", active.uuid);
+                }
+                store.record(&active.uuid).ok().flatten()
             }
-            store.record(&active.uuid).ok().flatten()
+            Err(e) => {
+                tracing::error!(
+                    "record {} stays open in the store ({e}); the next start closes it at its last sample",
+                    active.uuid
+                );
+                None
+            }
         };
         match &failure {
             None => tracing::info!("record {} stopped", active.uuid),
@@ -289,10 +315,12 @@ pub(crate) fn watch_loop(cortex: Weak<Cortex>) {
         std::thread::sleep(Duration::from_millis(200));
         let Some(c) = cortex.upgrade() else { return };
         let Some(book) = c.book.clone() else { return };
-        if tick % 5 == 0 && !book.lost.load(std::sync::atomic::Ordering::Acquire) && !book.still_there() {
-            book.lost.store(true, std::sync::atomic::Ordering::Release);
-            let why = book.lost().unwrap_or_default();
-            tracing::error!("{why}");
+        if tick % 5 == 0 {
+            book.check_health();
+        }
+        if let Some(why) = book.lost() {
+            // Whoever noticed first (this loop, or a method using the store), no record may
+            // go on writing where nothing lasts.
             stop_every_record(&c, &book, &why);
         }
         let recording = lock(&c.state)

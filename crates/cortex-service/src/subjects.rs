@@ -143,7 +143,7 @@ fn put_subject(c: &Arc<Cortex>, call: &Call<'_>, replace: bool) -> Result<Reply,
     c.app_of(call.params.token()?)?;
     validate(&p)?;
     let book = c.book()?;
-    let store = book.store();
+    let store = book.store()?;
     let old = store.subject(&p.name).map_err(internal)?.unwrap_or_default();
     let s = Subject {
         name: p.name.clone(),
@@ -175,7 +175,7 @@ pub fn delete_subjects(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Servic
     let names = call.params.strings("subjects")?;
     c.app_of(call.params.token()?)?;
     let book = c.book()?;
-    let store = book.store();
+    let store = book.store()?;
     let mut success = Vec::new();
     let mut failure = Vec::new();
     for n in &names {
@@ -197,7 +197,7 @@ pub fn query_subjects(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Service
     let offset = usize::try_from(p.opt_uint("offset")?.unwrap_or(0)).unwrap_or(usize::MAX);
     c.app_of(p.token()?)?;
     let book = c.book()?;
-    let store = book.store();
+    let store = book.store()?;
     let mut found = Vec::new();
     for s in store.subjects().map_err(internal)? {
         let mut keep = true;

@@ -65,7 +65,7 @@ pub fn export_record(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
     let mut failure = Vec::new();
     for id in &record_ids {
         let job = own_record(book, &app, id).and_then(|r| {
-            let markers = book.store().markers(id).map_err(internal)?;
+            let markers = book.store()?.markers(id).map_err(internal)?;
             Ok((r, markers, book.dir(id)))
         });
         let outcome = job

@@ -72,7 +72,7 @@ pub fn record_object_with_markers(r: &RecordMeta, markers: &[cortex_record::Mark
 
 /// A record this app may use.
 pub(crate) fn own_record(book: &RecordBook, app: &str, id: &str) -> Result<RecordMeta, ServiceError> {
-    match book.store().record(id).map_err(internal)? {
+    match book.store()?.record(id).map_err(internal)? {
         Some(r) if r.application_id == app => Ok(r),
         _ => Err(ServiceError::RecordNotFound(format!(
             "record {id} not found for this application: queryRecords lists yours"
@@ -218,7 +218,7 @@ fn start_files(
     reader: sample_ring::Reader<epoc_sample::Sample>,
 ) -> Result<RecordWriter, ServiceError> {
     {
-        let store = book.store();
+        let store = book.store()?;
         if !meta.subject_name.is_empty() && store.subject(&meta.subject_name).map_err(internal)?.is_none() {
             return Err(ServiceError::InvalidParams(format!(
                 "subject {:?} does not exist: create it with createSubject",
@@ -232,7 +232,9 @@ fn start_files(
     }
     let dir = book.dir(&meta.uuid);
     RecordWriter::start(reader, &dir).map_err(|e| {
-        let _ = book.store().delete_record(&meta.uuid);
+        if let Ok(store) = book.store() {
+            let _ = store.delete_record(&meta.uuid);
+        }
         let _ = std::fs::remove_dir_all(&dir);
         ServiceError::Internal(format!("cannot start the record: {e}"))
     })
@@ -282,7 +284,7 @@ pub fn update_record(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
     }
     let book = c.book()?;
     own_record(book, &app, record)?;
-    book.store()
+    book.store()?
         .update_record(record, title, description, tags.as_deref())
         .map_err(internal)?;
     Ok(record_object(&own_record(book, &app, record)?).into())
@@ -331,6 +333,7 @@ fn remove_record(book: &RecordBook, id: &str) -> Result<(), String> {
         }
     }
     book.store()
+        .map_err(|e| e.to_string())?
         .delete_record(id)
         .map(drop)
         .map_err(|e| e.to_string())
@@ -339,7 +342,7 @@ fn remove_record(book: &RecordBook, id: &str) -> Result<(), String> {
 /// The opt-out flag, as stored.
 pub(crate) fn opted_out(book: &RecordBook) -> Result<bool, ServiceError> {
     Ok(book
-        .store()
+        .store()?
         .setting(OPT_OUT_KEY)
         .map_err(internal)?
         .is_some_and(|v| v == "true"))
@@ -357,7 +360,7 @@ pub fn config_opt_out(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Service
             let v = new.ok_or_else(|| {
                 ServiceError::InvalidParams("status \"set\" needs the boolean parameter newOptOut".into())
             })?;
-            book.store()
+            book.store()?
                 .set_setting(OPT_OUT_KEY, if v { "true" } else { "false" })
                 .map_err(internal)?;
         }

@@ -17,7 +17,7 @@ pub const MAX_REPLY_MARKER_BYTES: usize = 16 << 20;
 
 /// A record object with its markers, counting their size against `budget`.
 fn with_markers(book: &RecordBook, r: &RecordMeta, budget: &mut usize) -> Result<Value, ServiceError> {
-    let markers = book.store().markers(&r.uuid).map_err(internal)?;
+    let markers = book.store()?.markers(&r.uuid).map_err(internal)?;
     for m in &markers {
         let size =
             256 + m.label.len() + m.port.len() + m.value.to_string().len() + m.extras.to_string().len();
@@ -127,7 +127,7 @@ pub fn query_records(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
     let include_sync_status = p.opt_bool("includeSyncStatusInfo")?.unwrap_or(false);
     let book = c.book()?;
     let mut found = Vec::new();
-    let all = book.store().records().map_err(internal)?;
+    let all = book.store()?.records().map_err(internal)?;
     for r in all {
         if matches_query(&r, &app, query)? {
             found.push(r);
