@@ -444,4 +444,20 @@ mod tests {
             .expect("the writer ends")
             .expect("without panicking");
     }
+
+    #[test]
+    fn warnings_have_their_own_lane_and_reach_a_client_whose_data_lane_is_full() {
+        let out = Arc::new(OutQueue::new(2));
+        let outbox = WsOutbox(Arc::clone(&out));
+        assert!(outbox.push_parts(&["d1"]) && outbox.push_parts(&["d2"]));
+        assert!(!outbox.push_parts(&["d3"]), "the data lane is full");
+        outbox.push_warning(r#"{"warning":{"code":30}}"#.to_owned());
+        let mut bytes = Vec::new();
+        out.take(&mut bytes, true).expect("a batch");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            text.contains(r#"{"warning":{"code":30}}"#),
+            "warning 30 was not lost: {text}"
+        );
+    }
 }

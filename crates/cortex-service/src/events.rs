@@ -92,32 +92,34 @@ pub(crate) fn event_loop(cortex: Weak<Cortex>, rx: Receiver<HeadsetEvent>) {
     }
 }
 
-/// Start a refresh for `client`, or join the one in flight: one scan at a time, and every
-/// client that asked hears warning 142 when it ends.
+/// Ask for a refresh for `client`, or join the one in flight: one scan at a time, on the one
+/// refresh thread, and every client that asked hears warning 142 when it ends.
 pub(crate) fn start_refresh(c: &Arc<Cortex>, client: ClientId) -> Result<(), ServiceError> {
-    {
-        let mut waiting = lock(&c.refresh_waiting);
-        let in_flight = !waiting.is_empty();
-        if !waiting.contains(&client) {
-            waiting.push(client);
-        }
-        if in_flight {
-            return Ok(());
-        }
+    let mut waiting = lock(&c.refresh_waiting);
+    let idle = waiting.is_empty();
+    if !waiting.contains(&client) {
+        waiting.push(client);
     }
-    let weak = Arc::downgrade(c);
-    std::thread::Builder::new()
-        .name("cortex-refresh".into())
-        .spawn(move || refresh(weak))
-        .map(drop)
-        .map_err(|e| {
-            lock(&c.refresh_waiting).clear();
-            ServiceError::Internal(format!("cannot start the scan: {e}"))
-        })
+    if idle {
+        c.refresh_wanted
+            .send(())
+            .map_err(|_| ServiceError::Internal("the refresh thread is gone".into()))?;
+    }
+    Ok(())
+}
+
+/// The refresh thread: scan each time one is asked for, then tell everyone who asked.
+pub(crate) fn refresh_loop(cortex: Weak<Cortex>, wanted: Receiver<()>) {
+    while wanted.recv().is_ok() {
+        if cortex.upgrade().is_none() {
+            return;
+        }
+        refresh(&cortex);
+    }
 }
 
 /// A refresh: look for new dongles and Bluetooth headsets, then warning 142.
-fn refresh(cortex: Weak<Cortex>) {
+fn refresh(cortex: &Weak<Cortex>) {
     let Some(c) = cortex.upgrade() else { return };
     let scan = (!c.config.ble_scan.is_zero()).then_some(c.config.ble_scan);
     drop(c);

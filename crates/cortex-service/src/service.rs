@@ -164,6 +164,8 @@ pub struct Cortex {
     pub(crate) pace: Arc<Pace>,
     /// Clients waiting for the refresh scan in flight (empty: none in flight).
     pub(crate) refresh_waiting: Mutex<Vec<ClientId>>,
+    /// Wakes the refresh thread.
+    pub(crate) refresh_wanted: Sender<()>,
 }
 
 /// Lock a mutex; a panic while holding it must not take the daemon down with it.
@@ -224,6 +226,7 @@ impl Cortex {
             None => None,
         };
         let (events, rx) = unbounded();
+        let (refresh_wanted, refresh_rx) = unbounded();
         let (user, uid) = os_user();
         let cortex = Arc::new(Cortex {
             state: Mutex::new(State {
@@ -242,11 +245,14 @@ impl Cortex {
             hotplug: Mutex::new(None),
             pace: Arc::new(Pace::new()),
             refresh_waiting: Mutex::new(Vec::new()),
+            refresh_wanted,
         });
         let weak = Arc::downgrade(&cortex);
         spawn("cortex-events", move || crate::events::event_loop(weak, rx))?;
         let weak = Arc::downgrade(&cortex);
         spawn("cortex-records", move || crate::record_book::watch_loop(weak))?;
+        let weak = Arc::downgrade(&cortex);
+        spawn("cortex-refresh", move || crate::events::refresh_loop(weak, refresh_rx))?;
         if cortex.config.hotplug {
             let (tx, hot_rx) = unbounded();
             let watcher = HotplugWatcher::spawn(Duration::from_millis(500), tx)

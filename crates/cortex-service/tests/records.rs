@@ -394,3 +394,46 @@ fn a_data_dir_deleted_under_the_daemon_stops_records_and_says_so() {
         );
     }
 }
+
+#[test]
+fn a_record_whose_files_cannot_be_removed_is_kept_and_the_failure_said() {
+    let lab = Lab::new();
+    let (sid, rid) = lab.recording("stubborn");
+    std::thread::sleep(Duration::from_millis(300));
+    lab.rpc("stopRecord", json!({"session": sid}));
+    let folder = lab.dir.path().join("records").join(&rid);
+    let made = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&folder)
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "chattr +i failed under CI"
+        );
+        eprintln!("note: chattr +i is not available here; skipping");
+        return;
+    }
+    let r = lab.rpc("deleteRecord", json!({"records": [rid]}));
+    let _ = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(&folder)
+        .status();
+    assert_eq!(r["result"]["success"], json!([]), "{r}");
+    assert_eq!(r["result"]["failure"][0]["code"], json!(-32603), "{r}");
+    assert!(
+        r["result"]["failure"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be removed"),
+        "{r}"
+    );
+    let r = lab.rpc("getRecordInfos", json!({"recordIds": [rid]}));
+    assert_eq!(r["result"][0]["uuid"], json!(rid), "the record is kept: {r}");
+    let r = lab.rpc("deleteRecord", json!({"records": [rid]}));
+    assert_eq!(
+        r["result"]["success"][0]["recordId"],
+        json!(rid),
+        "once removable, it goes: {r}"
+    );
+}
