@@ -252,7 +252,9 @@ impl Cortex {
         let weak = Arc::downgrade(&cortex);
         spawn("cortex-records", move || crate::record_book::watch_loop(weak))?;
         let weak = Arc::downgrade(&cortex);
-        spawn("cortex-refresh", move || crate::events::refresh_loop(weak, refresh_rx))?;
+        spawn("cortex-refresh", move || {
+            crate::events::refresh_loop(weak, refresh_rx)
+        })?;
         if cortex.config.hotplug {
             let (tx, hot_rx) = unbounded();
             let watcher = HotplugWatcher::spawn(Duration::from_millis(500), tx)

@@ -402,23 +402,11 @@ fn a_record_whose_files_cannot_be_removed_is_kept_and_the_failure_said() {
     std::thread::sleep(Duration::from_millis(300));
     lab.rpc("stopRecord", json!({"session": sid}));
     let folder = lab.dir.path().join("records").join(&rid);
-    let made = std::process::Command::new("chattr")
-        .arg("+i")
-        .arg(&folder)
-        .status();
-    if !made.is_ok_and(|s| s.success()) {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "chattr +i failed under CI"
-        );
-        eprintln!("note: chattr +i is not available here; skipping");
+    let Some(undo) = common::fs::immutable(&folder, false) else {
         return;
-    }
+    };
     let r = lab.rpc("deleteRecord", json!({"records": [rid]}));
-    let _ = std::process::Command::new("chattr")
-        .arg("-i")
-        .arg(&folder)
-        .status();
+    drop(undo);
     assert_eq!(r["result"]["success"], json!([]), "{r}");
     assert_eq!(r["result"]["failure"][0]["code"], json!(-32603), "{r}");
     assert!(

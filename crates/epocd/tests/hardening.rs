@@ -3,6 +3,9 @@
 
 mod common;
 
+#[path = "../../cortex-service/tests/common/fs.rs"]
+mod fs;
+
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::time::Duration;
@@ -661,19 +664,6 @@ async fn the_server_closes_with_a_close_frame_and_answers_plain_http() {
     assert!(answer.contains("Upgrade: websocket"), "{answer}");
 }
 
-/// Undoes `chattr -R +i` when dropped, so the temporary folder can be removed.
-struct Immutable<'a>(&'a Path);
-
-impl Drop for Immutable<'_> {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("chattr")
-            .arg("-R")
-            .arg("-i")
-            .arg(self.0)
-            .status();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_immutable_data_dir_is_an_error_not_a_crash() {
     let dir = tempfile::tempdir().unwrap();
@@ -683,21 +673,9 @@ async fn an_immutable_data_dir_is_an_error_not_a_crash() {
     let sid = active_session(&mut ws, &token).await;
     let rec = create_record(&mut ws, &token, &sid, "frozen").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let made = std::process::Command::new("chattr")
-        .arg("-R")
-        .arg("+i")
-        .arg(dir.path())
-        .status();
-    let _undo = Immutable(dir.path());
-    if !made.is_ok_and(|s| s.success()) {
-        // Needs root and a file system with inode flags (ext4, xfs, btrfs).
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "chattr +i failed under CI"
-        );
-        eprintln!("note: chattr +i is not available here; skipping");
+    let Some(_undo) = fs::immutable(dir.path(), true) else {
         return;
-    }
+    };
     let mut stash = Vec::new();
     let r = raw(
         &mut ws,

@@ -224,3 +224,4 @@ impl Drop for Lab {
     }
 }
 pub mod csv;
+pub mod fs;
