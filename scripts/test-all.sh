@@ -31,6 +31,9 @@ step "EDF conformance: pyedflib and MNE read epocd's EDF, EDF+ and BDF+ files"
 step "Record conformance: record through epocd serve with websocket-client, export CSV/EDF/EDF+/BDF+, read back with csv, pyedflib and MNE"
 .venv/bin/python scripts/conformance/record_flow.py target/debug/epocd 2>&1 | tee -a "$log"
 
+step "LSL conformance: pylsl (the reference liblsl) reads epocd --lsl outlets, loopback-only (LSLAPICFG)"
+LSLAPICFG="$PWD/scripts/conformance/lsl_api.cfg" .venv/bin/python scripts/conformance/lsl_flow.py target/debug/epocd 2>&1 | tee -a "$log"
+
 step "loom model checks of the sample ring (separate target dir: --cfg loom rebuilds everything)"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p sample-ring --release --locked --test loom 2>&1 | tee -a "$log"
 

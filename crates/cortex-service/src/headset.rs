@@ -101,12 +101,14 @@ impl HeadsetStatus {
     }
 }
 
-/// A running acquisition and its fan-out (dropped together: fan-out first).
+/// A running acquisition, its fan-out and its LSL outlets (dropped together, in this order).
 pub struct Link {
     /// Frames to subscribers.
     pub fanout: Fanout,
     /// The acquisition thread.
     pub acquisition: Acquisition,
+    /// The headset's LSL outlets, when LSL is on.
+    pub lsl: Option<epoc_lsl::HeadsetOutlets>,
 }
 
 /// One headset known to the daemon.

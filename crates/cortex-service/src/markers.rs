@@ -127,6 +127,17 @@ pub fn inject_marker(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
     entry["time"] = Value::from(m.start_ms / 1000.0);
     if let Some(link) = lock(&c.state).headset(&headset_id).and_then(|h| h.link.as_ref()) {
         link.fanout.add_marker(entry.to_string());
+        if let Some(lsl) = &link.lsl {
+            // The same text as an EDF+ annotation: the label, else the value.
+            let text = if m.label.is_empty() {
+                m.value
+                    .as_str()
+                    .map_or_else(|| m.value.to_string(), str::to_owned)
+            } else {
+                m.label.clone()
+            };
+            lsl.marker(&text, m.start_ms / 1000.0);
+        }
     }
     Ok(json!({"marker": marker, "recordId": record_id, "sessionId": session}).into())
 }

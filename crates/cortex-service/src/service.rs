@@ -39,6 +39,8 @@ pub struct ServiceConfig {
     pub hotplug: bool,
     /// How long `controlDevice refresh` scans Bluetooth (0: no Bluetooth scan).
     pub ble_scan: Duration,
+    /// Publish every headset to the Lab Streaming Layer.
+    pub lsl: bool,
 }
 
 /// A session's Cortex status.
@@ -283,7 +285,23 @@ impl Cortex {
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let fanout = cortex_stream::Fanout::start(acquisition.ring(), &wakeup, id, Arc::clone(&self.pace))
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        Ok(Link { fanout, acquisition })
+        let lsl = if self.config.lsl {
+            let meta = epoc_lsl::HeadsetMeta {
+                headset_id: id.to_owned(),
+                serial: acquisition.identity().serial.as_str().to_owned(),
+            };
+            Some(
+                epoc_lsl::HeadsetOutlets::start(&acquisition.ring(), meta)
+                    .map_err(|e| ServiceError::Internal(format!("cannot start the LSL outlets: {e}")))?,
+            )
+        } else {
+            None
+        };
+        Ok(Link {
+            fanout,
+            acquisition,
+            lsl,
+        })
     }
 
     /// The delivery pace the server's writers and the fan-out threads share.

@@ -175,6 +175,9 @@ pub struct ServeArgs {
     /// ble_scan_seconds; default 3].
     #[arg(long)]
     pub ble_scan: Option<f64>,
+    /// Publish every headset to the Lab Streaming Layer [config: [lsl] enabled = true].
+    #[arg(long)]
+    pub lsl: bool,
     /// Connections served at once [config: max_connections; default 512].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub max_connections: Option<u32>,

@@ -64,6 +64,16 @@ pub struct Config {
     pub max_connections: usize,
     /// Seconds a connection without a session may stay silent before it is closed.
     pub idle_timeout_seconds: u64,
+    /// The Lab Streaming Layer (`[lsl]`).
+    pub lsl: LslConfig,
+}
+
+/// The `[lsl]` table.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LslConfig {
+    /// Publish every headset (EEG, motion, markers) to LSL.
+    pub enabled: bool,
 }
 
 impl Default for Config {
@@ -80,6 +90,7 @@ impl Default for Config {
             log_level: LogLevel::Info,
             max_connections: 512,
             idle_timeout_seconds: 600,
+            lsl: LslConfig::default(),
         }
     }
 }
@@ -174,7 +185,7 @@ mod tests {
         let uncommented: String = text
             .lines()
             .map(|l| match l.strip_prefix('#') {
-                Some(rest) if (rest.contains(" = ") || rest.starts_with("[[")) && !rest.starts_with(' ') => {
+                Some(rest) if (rest.contains(" = ") || rest.starts_with("[")) && !rest.starts_with(' ') => {
                     rest
                 }
                 _ => l,
@@ -196,8 +207,8 @@ mod tests {
             .count();
         assert_eq!(
             keys,
-            10 + 2,
-            "every option (and the replay table's two keys) appears"
+            10 + 2 + 1,
+            "every option (and the replay and lsl tables' keys) appears"
         );
     }
 

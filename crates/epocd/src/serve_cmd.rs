@@ -43,6 +43,7 @@ struct Settings {
     ble_scan: f64,
     max_connections: usize,
     idle_timeout: Duration,
+    lsl: bool,
 }
 
 fn settings(args: &ServeArgs, config: &Config) -> Result<Settings, CliError> {
@@ -95,6 +96,7 @@ fn settings(args: &ServeArgs, config: &Config) -> Result<Settings, CliError> {
             .max_connections
             .map_or(config.max_connections, |n| n as usize),
         idle_timeout: Duration::from_secs(args.idle_timeout.unwrap_or(config.idle_timeout_seconds)),
+        lsl: args.lsl || config.lsl.enabled,
     })
 }
 
@@ -126,6 +128,7 @@ pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Pa
         data_dir: Some(dir),
         hotplug: set.hotplug,
         ble_scan: Duration::from_secs_f64(set.ble_scan),
+        lsl: set.lsl,
     })?;
     for n in 1..=set.virtual_headsets {
         let id = cortex.add_headset(HeadsetSpec::Virtual(n))?;

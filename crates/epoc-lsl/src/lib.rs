@@ -1,0 +1,181 @@
+//! Lab Streaming Layer outlets for one headset. A thread with its own ring reader publishes
+//! every decoded sample to an EEG outlet and a motion outlet, and markers to a markers outlet,
+//! each stamped on LSL's clock (`CLOCK_MONOTONIC`, what every LSL program shares on a
+//! machine) at the instant epocd's sample clock gave the sample, not when it was published.
+//!
+//! Why its own thread: publishing costs a lock and an allocation per sample; the
+//! acquisition thread does neither, and the Cortex fan-out must not wait for LSL consumers.
+
+mod clock;
+mod streams;
+
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
+use epoc_protocol::{Mode, ReportKind, Resolution};
+use epoc_sample::Sample;
+use labstream_wire::Value;
+use sample_ring::{Next, Reader, RingHandle};
+
+pub use clock::ClockMap;
+pub use streams::{HeadsetMeta, source_id};
+
+/// How often the thread drains the ring (LSL consumers read in chunks anyway).
+const DRAIN_EVERY: Duration = Duration::from_millis(10);
+
+enum Control {
+    Marker { text: String, epoch_secs: f64 },
+    Stop,
+}
+
+/// The LSL outlets of one headset, published while this value lives.
+pub struct HeadsetOutlets {
+    control: Sender<Control>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl HeadsetOutlets {
+    /// Start publishing what `ring` carries for the headset `meta` describes.
+    pub fn start(ring: &RingHandle<Sample>, meta: HeadsetMeta) -> std::io::Result<HeadsetOutlets> {
+        let (control, rx) = unbounded();
+        let reader = ring.reader();
+        let thread = std::thread::Builder::new()
+            .name(format!("lsl-{}", meta.serial))
+            .spawn(move || Publisher::new(reader, rx, meta).run())?;
+        Ok(HeadsetOutlets {
+            control,
+            thread: Some(thread),
+        })
+    }
+
+    /// Publish a marker on the markers outlet, stamped at `epoch_secs` (the marker's time on
+    /// the headset clock, which is epoch seconds).
+    pub fn marker(&self, text: &str, epoch_secs: f64) {
+        let _ = self.control.send(Control::Marker {
+            text: text.to_owned(),
+            epoch_secs,
+        });
+    }
+}
+
+impl Drop for HeadsetOutlets {
+    fn drop(&mut self) {
+        let _ = self.control.send(Control::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Publisher {
+    reader: Reader<Sample>,
+    control: Receiver<Control>,
+    meta: HeadsetMeta,
+    clock: ClockMap,
+    eeg: Option<(Mode, labstream_net::Outlet)>,
+    motion: Option<(Mode, labstream_net::Outlet)>,
+    markers: Option<labstream_net::Outlet>,
+}
+
+impl Publisher {
+    fn new(reader: Reader<Sample>, control: Receiver<Control>, meta: HeadsetMeta) -> Publisher {
+        Publisher {
+            reader,
+            control,
+            meta,
+            clock: ClockMap::new(),
+            eeg: None,
+            motion: None,
+            markers: None,
+        }
+    }
+
+    fn run(mut self) {
+        match labstream_net::Outlet::new(streams::markers_info(&self.meta)) {
+            Ok(o) => self.markers = Some(o),
+            Err(e) => tracing::warn!("LSL: cannot open the markers outlet of {}: {e}", self.meta.serial),
+        }
+        loop {
+            self.clock.observe(wall_now(), labstream_net::clock());
+            match self.control.recv_timeout(DRAIN_EVERY) {
+                Ok(Control::Marker { text, epoch_secs }) => {
+                    if let Some(o) = &self.markers {
+                        o.push(&labstream_wire::Sample {
+                            timestamp: self.clock.to_lsl(epoch_secs),
+                            values: vec![Value::Str(text.into_bytes())],
+                        });
+                    }
+                }
+                Ok(Control::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            loop {
+                match self.reader.try_next() {
+                    Next::Item(s) => self.publish(&s),
+                    Next::Missed(n) => tracing::warn!(
+                        "LSL: {n} samples of {} were not published (too slow)",
+                        self.meta.serial
+                    ),
+                    Next::Empty => break,
+                }
+            }
+        }
+    }
+
+    fn publish(&mut self, s: &Sample) {
+        let r = &s.report;
+        let t = self.clock.to_lsl(s.time);
+        if r.kind != ReportKind::Motion {
+            let values = r.eeg_microvolts().iter().map(|v| Value::F32(*v as f32)).collect();
+            if let Some(o) = self.outlet_for(r.mode, true) {
+                o.push(&labstream_wire::Sample { timestamp: t, values });
+            }
+        }
+        // 14-bit reports carry the gyro with every EEG sample; 16-bit motion has its reports.
+        let motion = r.kind == ReportKind::Motion || r.mode.resolution == Resolution::Bits14;
+        if motion {
+            let n = streams::motion_names(r.mode).len();
+            let values = r.motion[..n].iter().map(|v| Value::F32(f32::from(*v))).collect();
+            if let Some(o) = self.outlet_for(r.mode, false) {
+                o.push(&labstream_wire::Sample { timestamp: t, values });
+            }
+        }
+    }
+
+    /// The EEG (`eeg`) or motion outlet for `mode`, opened on first use and again when the
+    /// headset's mode changes (its rate or channels differ).
+    fn outlet_for(&mut self, mode: Mode, eeg: bool) -> Option<&labstream_net::Outlet> {
+        let slot = if eeg { &mut self.eeg } else { &mut self.motion };
+        if slot.as_ref().is_none_or(|(m, _)| *m != mode) {
+            *slot = None;
+            let info = if eeg {
+                streams::eeg_info(&self.meta, mode)
+            } else {
+                streams::motion_info(&self.meta, mode)
+            };
+            match labstream_net::Outlet::new(info) {
+                Ok(o) => {
+                    tracing::info!(
+                        "LSL: {} outlet up for {} (source_id {})",
+                        if eeg { "EEG" } else { "Motion" },
+                        self.meta.headset_id,
+                        o.info().source_id
+                    );
+                    *slot = Some((mode, o));
+                }
+                Err(e) => {
+                    tracing::warn!("LSL: cannot open an outlet for {}: {e}", self.meta.serial);
+                    return None;
+                }
+            }
+        }
+        slot.as_ref().map(|(_, o)| o)
+    }
+}
+
+fn wall_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}

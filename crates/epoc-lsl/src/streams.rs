@@ -1,0 +1,122 @@
+//! The three streams of a headset as LSL describes them: name, type, rate, format, a
+//! `source_id` made from the serial (so a recorder finds the stream again after a replug or a
+//! restart), and the XDF metadata labs read (`desc/channels`, `desc/acquisition`,
+//! `desc/reference`, `desc/cap`).
+
+use epoc_protocol::{DISPLAY_ORDER, Mode, Model};
+use labstream_net::StreamInfo;
+use labstream_wire::Format;
+
+/// What names a headset's streams.
+#[derive(Debug, Clone)]
+pub struct HeadsetMeta {
+    /// The Cortex headset id (`EPOCPLUS-00000001`), for stream names.
+    pub headset_id: String,
+    /// The dongle (or BLE) serial: the stable part of every `source_id`.
+    pub serial: String,
+}
+
+/// The `source_id` of a headset's stream `kind` (`eeg`, `motion`, `markers`).
+pub fn source_id(serial: &str, kind: &str) -> String {
+    format!("epocd-{serial}-{kind}")
+}
+
+fn model_name(m: Model) -> &'static str {
+    match m {
+        Model::Epoc => "EPOC",
+        Model::EpocPlus => "EPOC+",
+        Model::EpocX => "EPOC X",
+    }
+}
+
+/// The motion values a mode carries, by name.
+pub(crate) fn motion_names(mode: Mode) -> &'static [&'static str] {
+    mode.motion_names()
+}
+
+fn acquisition(info: &mut StreamInfo, meta: &HeadsetMeta, mode: Mode) {
+    let acq = info.desc.append_child("acquisition");
+    acq.append_child_value("manufacturer", "EMOTIV");
+    acq.append_child_value("model", model_name(mode.model));
+    acq.append_child_value("serial_number", &meta.serial);
+    acq.append_child_value("software", concat!("epocd ", env!("CARGO_PKG_VERSION")));
+}
+
+/// The EEG stream: 14 channels in µV at the headset's rate, display (10-20) order.
+pub(crate) fn eeg_info(meta: &HeadsetMeta, mode: Mode) -> StreamInfo {
+    let mut info = StreamInfo::new(
+        &format!("{} EEG", meta.headset_id),
+        "EEG",
+        DISPLAY_ORDER.len() as u32,
+        Format::Float32,
+        f64::from(mode.eeg_rate.hz()),
+    );
+    info.source_id = source_id(&meta.serial, "eeg");
+    let channels = info.desc.append_child("channels");
+    for c in DISPLAY_ORDER {
+        let ch = channels.append_child("channel");
+        ch.append_child_value("label", c.name());
+        ch.append_child_value("unit", "microvolts");
+        ch.append_child_value("type", "EEG");
+    }
+    // Saline sensors against the CMS/DRL reference pair at P3/P4 (mastoid area on EPOC X).
+    let reference = info.desc.append_child("reference");
+    reference.append_child_value("label", "CMS");
+    reference.append_child_value("label", "DRL");
+    reference.append_child_value("subtracted", "No");
+    reference.append_child_value("common_average", "No");
+    let cap = info.desc.append_child("cap");
+    cap.append_child_value("name", model_name(mode.model));
+    cap.append_child_value("labelscheme", "10-20");
+    acquisition(&mut info, meta, mode);
+    info
+}
+
+/// The motion stream: the mode's motion values in raw counts, at the motion rate.
+pub(crate) fn motion_info(meta: &HeadsetMeta, mode: Mode) -> StreamInfo {
+    let names = motion_names(mode);
+    let rate = match mode.resolution {
+        epoc_protocol::Resolution::Bits14 => f64::from(mode.eeg_rate.hz()),
+        // The headset's motion rate is a setting the reports do not state: irregular.
+        epoc_protocol::Resolution::Bits16 => 0.0,
+    };
+    let mut info = StreamInfo::new(
+        &format!("{} Motion", meta.headset_id),
+        "Motion",
+        names.len() as u32,
+        Format::Float32,
+        rate,
+    );
+    info.source_id = source_id(&meta.serial, "motion");
+    let channels = info.desc.append_child("channels");
+    for name in names {
+        let kind = match &name[..name.len().min(3)] {
+            "GYR" => "AngularVelocity",
+            "ACC" => "Acceleration",
+            "MAG" => "MagneticField",
+            _ => "Motion",
+        };
+        let ch = channels.append_child("channel");
+        ch.append_child_value("label", name);
+        ch.append_child_value("unit", "counts");
+        ch.append_child_value("type", kind);
+    }
+    acquisition(&mut info, meta, mode);
+    info
+}
+
+/// The markers stream: one string channel, irregular.
+pub(crate) fn markers_info(meta: &HeadsetMeta) -> StreamInfo {
+    let mut info = StreamInfo::new(
+        &format!("{} Markers", meta.headset_id),
+        "Markers",
+        1,
+        Format::String,
+        0.0,
+    );
+    info.source_id = source_id(&meta.serial, "markers");
+    info.desc
+        .append_child("acquisition")
+        .append_child_value("serial_number", &meta.serial);
+    info
+}

@@ -1,0 +1,189 @@
+"""LSL conformance: pylsl (the reference liblsl underneath) reads epocd's outlets.
+
+A replayed capture (hemokit's EPOC dump, whose decoding hemokit published) is served with
+`epocd serve --lsl`; a pylsl inlet finds its EEG stream by source_id, checks the metadata and
+that every value equals hemokit's decoding (float32 rounding) with timestamps 1/128 s apart on
+LSL's clock; a marker injected through the Cortex API arrives on the Markers outlet stamped at
+the marker's time, next to the EEG sample it falls on.
+
+Runs only with the loopback-only LSLAPICFG (scripts/conformance/lsl_api.cfg).
+
+Usage: LSLAPICFG=scripts/conformance/lsl_api.cfg python lsl_flow.py PATH/TO/epocd
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import pylsl
+import websocket
+
+from cortex_flow import check, CHECKS
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DUMP = os.path.join(REPO, "tests", "data", "hemokit", "recording-1-truncated.dump")
+TRUTH = os.path.join(REPO, "tests", "data", "hemokit", "hemokit_recording-1-truncated.expected.csv")
+SERIAL = "SN201211154288GM"
+DISPLAY = ["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4", "F8", "AF4"]
+
+
+def hemokit_rows():
+    with open(TRUTH) as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    return [[int(r[ch]) * 0.51 for ch in DISPLAY] for r in rows]
+
+
+def resolve(source_id):
+    found = pylsl.resolve_byprop("source_id", source_id, timeout=10)
+    return found[0] if found else None
+
+
+def channels(info):
+    out, ch = [], info.desc().child("channels").child("channel")
+    while not ch.empty():
+        out.append((ch.child_value("label"), ch.child_value("unit"), ch.child_value("type")))
+        ch = ch.next_sibling()
+    return out
+
+
+def timestamp_quality(binary):
+    """Over 10 s of a virtual headset (256 Hz), consecutive EEG stamps are one period apart
+    and the stream's clock is this machine's (time_correction near zero)."""
+    data = tempfile.mkdtemp(prefix="epocd-lsl-virtual-")
+    proc = subprocess.Popen(
+        [binary, "serve", "--lsl", "--no-tls", "--virtual", "1", "--listen", "127.0.0.1:0", "--data-dir", data,
+         "--no-hotplug", "--ble-scan", "0", "--config", "/dev/null"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        proc.stdout.readline()
+        info = pylsl.resolve_byprop("type", "EEG", timeout=10)
+        check("pylsl resolves the virtual headset's EEG outlet", bool(info))
+        if not info:
+            return
+        inlet = pylsl.StreamInlet(info[0])
+        check("virtual EEG: 256 Hz, source_id from the serial",
+              info[0].nominal_srate() == 256 and info[0].source_id().startswith("epocd-") and
+              info[0].source_id().endswith("-eeg"), (info[0].nominal_srate(), info[0].source_id()))
+        stamps = []
+        deadline = time.time() + 25
+        while len(stamps) < 10 * 256 + 1 and time.time() < deadline:
+            _, ts = inlet.pull_chunk(timeout=0.5)
+            stamps += ts
+        check("virtual EEG: 10 s of samples", len(stamps) >= 10 * 256 + 1, len(stamps))
+        gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+        worst = max((abs(g - 1 / 256) for g in gaps), default=1)
+        check("virtual EEG: consecutive stamps 1/256 s apart (jitter under 0.1 ms)", worst < 1e-4, worst)
+        correction = inlet.time_correction(timeout=5)
+        check("virtual EEG: time_correction() near zero on one machine", abs(correction) < 0.001, correction)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def main():
+    if not os.environ.get("LSLAPICFG"):
+        sys.exit("LSLAPICFG must name the loopback-only config (scripts/conformance/lsl_api.cfg)")
+    binary = sys.argv[1]
+    data = tempfile.mkdtemp(prefix="epocd-lsl-")
+    proc = subprocess.Popen(
+        [binary, "serve", "--lsl", "--no-tls", "--replay", DUMP, "--serial", SERIAL, "--listen", "127.0.0.1:0",
+         "--data-dir", data, "--no-hotplug", "--ble-scan", "0", "--config", "/dev/null"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+        info = resolve(f"epocd-{SERIAL}-eeg")
+        check("pylsl resolves the EEG outlet by source_id", info is not None)
+        if info is None:
+            return
+        inlet = pylsl.StreamInlet(info)
+        full = inlet.info(timeout=5)
+        check("EEG: 14 float32 channels at 128 Hz, type EEG",
+              (full.channel_count(), full.nominal_srate(), full.type(), full.channel_format()) ==
+              (14, 128.0, "EEG", pylsl.cf_float32),
+              (full.channel_count(), full.nominal_srate(), full.type(), full.channel_format()))
+        check("EEG: labels in 10-20 display order, microvolts, type EEG",
+              channels(full) == [(c, "microvolts", "EEG") for c in DISPLAY], channels(full)[:3])
+        acq = full.desc().child("acquisition")
+        check("EEG: acquisition names the manufacturer, model and serial",
+              (acq.child_value("manufacturer"), acq.child_value("model"), acq.child_value("serial_number")) ==
+              ("EMOTIV", "EPOC", SERIAL), acq.child_value("model"))
+        check("EEG: reference CMS/DRL", full.desc().child("reference").child_value("label") == "CMS")
+
+        # A marker through the Cortex API, while the inlet reads.
+        ws = websocket.create_connection(url)
+        n = [0]
+
+        def call(method, params=None):
+            n[0] += 1
+            ws.send(json.dumps({"jsonrpc": "2.0", "id": n[0], "method": method, "params": params or {}}))
+            while True:
+                r = json.loads(ws.recv())
+                if r.get("id") == n[0]:
+                    return r
+        app = {"clientId": "com.example.lsl", "clientSecret": "secret"}
+        call("requestAccess", app)
+        token = call("authorize", app)["result"]["cortexToken"]
+        headset = call("queryHeadsets")["result"][0]["id"]
+        sid = call("createSession", {"cortexToken": token, "headset": headset, "status": "active"})["result"]["id"]
+        call("createRecord", {"cortexToken": token, "session": sid, "title": "lsl"})
+        marker_info = resolve(f"epocd-{SERIAL}-markers")
+        check("pylsl resolves the Markers outlet by source_id", marker_info is not None)
+        if marker_info is None:
+            return
+        markers = pylsl.StreamInlet(marker_info)
+        markers.open_stream(timeout=5)
+
+        samples, stamps = [], []
+        marker = None
+        deadline = time.time() + 20
+        injected = False
+        while len(samples) < 400 and time.time() < deadline:
+            chunk, ts = inlet.pull_chunk(timeout=0.5)
+            samples += chunk
+            stamps += ts
+            if len(samples) > 150 and not injected:
+                injected = True
+                call("injectMarker", {"cortexToken": token, "session": sid, "time": time.time() * 1000,
+                                      "value": 7, "label": "stim_on"})
+            if injected and marker is None:
+                m, t = markers.pull_sample(timeout=0.0)
+                if m is not None:
+                    marker = (m[0], t)
+        if marker is None:
+            m, t = markers.pull_sample(timeout=5)
+            marker = (m[0], t) if m is not None else None
+        check("EEG: at least 400 samples in 20 s", len(samples) >= 400, len(samples))
+
+        truth = hemokit_rows()
+        start = next((i for i, row in enumerate(truth)
+                      if all(abs(a - b) < 0.01 for a, b in zip(samples[0], row))), None)
+        check("EEG: the first sample is one of the capture's", start is not None, samples[0][:3])
+        if start is not None:
+            bad = [k for k, s in enumerate(samples)
+                   if not all(abs(a - b) < 0.01 for a, b in zip(s, truth[(start + k) % len(truth)]))]
+            check("EEG: every value equals hemokit's decoding (float32), none lost or invented", not bad,
+                  bad[:5])
+        # Spacing is checked on a virtual headset below: this replay loops, and at the loop the
+        # capture's counter jumps, which the sample clock takes as lost samples.
+        check("EEG: timestamps near LSL's local clock", abs(stamps[-1] - pylsl.local_clock()) < 2.0,
+              stamps[-1] - pylsl.local_clock())
+        check("Markers: the injected marker arrives with its label", marker is not None and marker[0] == "stim_on",
+              marker)
+        if marker is not None:
+            nearest = min(abs(t - marker[1]) for t in stamps)
+            check("Markers: stamped at the marker's time, next to its EEG sample (within 1/128 s)",
+                  nearest <= 1 / 128, nearest)
+        ws.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    timestamp_quality(binary)
+    print(f"lsl conformance: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
+    sys.exit(1 if CHECKS["failed"] else 0)
+
+
+if __name__ == "__main__":
+    main()
