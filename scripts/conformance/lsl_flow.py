@@ -49,6 +49,70 @@ def channels(info):
     return out
 
 
+def two_headsets_and_a_reconnect(binary):
+    """Two virtual headsets: two EEG outlets with their own source_ids, neither losing a
+    sample; then one is disconnected and connected again through the Cortex API, and an inlet
+    on its source_id recovers."""
+    data = tempfile.mkdtemp(prefix="epocd-lsl-two-")
+    proc = subprocess.Popen(
+        [binary, "serve", "--lsl", "--no-tls", "--virtual", "2", "--listen", "127.0.0.1:0", "--data-dir", data,
+         "--no-hotplug", "--ble-scan", "0", "--config", "/dev/null"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+        deadline = time.time() + 10
+        infos = []
+        while len(infos) < 2 and time.time() < deadline:
+            infos = pylsl.resolve_byprop("type", "EEG", minimum=2, timeout=5)
+        ids = sorted(i.source_id() for i in infos)
+        check("two headsets: two EEG outlets with distinct source_ids", len(set(ids)) == 2, ids)
+        if len(ids) < 2:
+            return
+        inlets = [pylsl.StreamInlet(i, recover=True) for i in infos]
+        got = [[], []]
+        end = time.time() + 4
+        while time.time() < end:
+            for k, inlet in enumerate(inlets):
+                _, ts = inlet.pull_chunk(timeout=0.05)
+                got[k] += ts
+        for k, ts in enumerate(got):
+            worst = max((abs(b - a - 1 / 256) for a, b in zip(ts, ts[1:])), default=1)
+            check(f"two headsets: outlet {k + 1} delivers every sample (no gap)", len(ts) > 700 and worst < 1e-4,
+                  (len(ts), worst))
+
+        ws = websocket.create_connection(url)
+        n = [0]
+
+        def call(method, params=None):
+            n[0] += 1
+            ws.send(json.dumps({"jsonrpc": "2.0", "id": n[0], "method": method, "params": params or {}}))
+            while True:
+                r = json.loads(ws.recv())
+                if r.get("id") == n[0]:
+                    return r
+        app = {"clientId": "com.example.lsl", "clientSecret": "secret"}
+        call("requestAccess", app)
+        token = call("authorize", app)["result"]["cortexToken"]
+        headset = sorted(h["id"] for h in call("queryHeadsets")["result"])[0]
+        target = next(k for k, i in enumerate(infos) if i.name().startswith(headset))
+        call("controlDevice", {"cortexToken": token, "command": "disconnect", "headset": headset})
+        time.sleep(1.0)
+        call("controlDevice", {"command": "connect", "headset": headset})
+        after = []
+        end = time.time() + 15
+        while len(after) < 256 and time.time() < end:
+            _, ts = inlets[target].pull_chunk(timeout=0.5)
+            after += ts
+        check("reconnect: the inlet on the same source_id recovers and receives again", len(after) >= 256,
+              len(after))
+        again = pylsl.resolve_byprop("source_id", infos[target].source_id(), timeout=5)
+        check("reconnect: the same source_id is published again", len(again) == 1, len(again))
+        ws.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def timestamp_quality(binary):
     """Over 10 s of a virtual headset (256 Hz), consecutive EEG stamps are one period apart
     and the stream's clock is this machine's (time_correction near zero)."""
@@ -181,6 +245,7 @@ def main():
         proc.terminate()
         proc.wait(timeout=10)
     timestamp_quality(binary)
+    two_headsets_and_a_reconnect(binary)
     print(f"lsl conformance: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
     sys.exit(1 if CHECKS["failed"] else 0)
 
