@@ -113,6 +113,84 @@ def two_headsets_and_a_reconnect(binary):
         proc.wait(timeout=10)
 
 
+def markers_into_records(binary):
+    """A pylsl marker outlet (what PsychoPy or LSL4Unity make) named in --lsl-marker-stream:
+    its markers go into the record in progress, on the sample nearest their LSL time; one sent
+    while nothing records is dropped."""
+    import glob
+    import pyedflib
+    name = "epocd-test-PsychoPy"
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, pylsl.cf_string, "psychopy-test-1"))
+    data = tempfile.mkdtemp(prefix="epocd-lsl-in-")
+    proc = subprocess.Popen(
+        [binary, "serve", "--lsl-marker-stream", name, "--no-tls", "--virtual", "1", "--listen", "127.0.0.1:0",
+         "--data-dir", data, "--no-hotplug", "--ble-scan", "0", "--config", "/dev/null"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+        check("markers in: epocd opens an inlet on the named stream", outlet.wait_for_consumers(15))
+        ws = websocket.create_connection(url)
+        n = [0]
+
+        def call(method, params=None):
+            n[0] += 1
+            ws.send(json.dumps({"jsonrpc": "2.0", "id": n[0], "method": method, "params": params or {}}))
+            while True:
+                r = json.loads(ws.recv())
+                if r.get("id") == n[0]:
+                    return r
+        app = {"clientId": "com.example.lsl", "clientSecret": "secret"}
+        call("requestAccess", app)
+        token = call("authorize", app)["result"]["cortexToken"]
+        time.sleep(1.0)
+        headset = call("queryHeadsets")["result"][0]["id"]
+        sid = call("createSession", {"cortexToken": token, "headset": headset, "status": "active"})["result"]["id"]
+        outlet.push_sample(["before"], pylsl.local_clock())
+        time.sleep(0.5)
+        rid = call("createRecord", {"cortexToken": token, "session": sid, "title": "lsl in"})["result"]["record"]["uuid"]
+        time.sleep(1.0)
+        sent_at = time.time()
+        outlet.push_sample(["go"], pylsl.local_clock())
+        time.sleep(1.0)
+        call("stopRecord", {"cortexToken": token, "session": sid})
+        folders = {}
+        for fmt, version in [("CSV", "V2"), ("EDFPLUS", None)]:
+            folder = tempfile.mkdtemp(prefix="epocd-lsl-export-")
+            params = {"cortexToken": token, "recordIds": [rid], "folder": folder, "streamTypes": ["EEG"], "format": fmt}
+            if version:
+                params["version"] = version
+            r = call("exportRecord", params)
+            check(f"markers in: export {fmt}", r.get("result", {}).get("failure") == [], r)
+            folders[fmt] = folder
+        csv_path = [p for p in glob.glob(os.path.join(folders["CSV"], "*.csv")) if not p.endswith("_intervalMarker.csv")][0]
+        with open(csv_path) as f:
+            f.readline()
+            rows = list(csv.reader(f))
+        cols, rows = rows[0], rows[1:]
+        mi, ts = cols.index("MarkerIndex"), cols.index("Timestamp")
+        marked = [r for r in rows if r[mi]]
+        check("markers in: exactly the marker sent while recording is in the record", len(marked) == 1, len(marked))
+        with open(csv_path.replace(".md.csv", "_intervalMarker.csv")) as f:
+            im = list(csv.reader(f))
+        check("markers in: its label is the LSL text", len(im) == 2 and im[1][2] == "go", im)
+        if marked:
+            at = float(marked[0][ts])
+            nearest = min(abs(float(r[ts]) - sent_at) for r in rows)
+            check("markers in: CSV V2 puts it on the sample nearest its LSL time",
+                  abs(at - sent_at) <= nearest + 1 / 256 + 0.005, (at - sent_at, nearest))
+        edf = glob.glob(os.path.join(folders["EDFPLUS"], "*.edf"))[0]
+        with pyedflib.EdfReader(edf) as f:
+            onsets, _, texts = f.readAnnotations()
+        first = float(rows[0][ts])
+        got = [o for o, t in zip(onsets, texts) if t == "go"]
+        check("markers in: an EDF+ annotation at its time", len(got) == 1 and abs(got[0] - (sent_at - first)) < 0.02,
+              (got, sent_at - first))
+        ws.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def timestamp_quality(binary):
     """Over 10 s of a virtual headset (256 Hz), consecutive EEG stamps are one period apart
     and the stream's clock is this machine's (time_correction near zero)."""
@@ -246,6 +324,7 @@ def main():
         proc.wait(timeout=10)
     timestamp_quality(binary)
     two_headsets_and_a_reconnect(binary)
+    markers_into_records(binary)
     print(f"lsl conformance: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
     sys.exit(1 if CHECKS["failed"] else 0)
 

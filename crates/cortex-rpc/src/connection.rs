@@ -40,6 +40,9 @@ const READ_BUFFER_BYTES: usize = 4096;
 /// Reply bytes queued before the reader stops reading requests until the client reads.
 const REPLY_BACKLOG_BYTES: usize = 4 << 20;
 
+/// How long the rest of a bad message is read away before a connection closes.
+const LINGER: Duration = Duration::from_secs(2);
+
 /// How long a closing connection may take to write what it has queued.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
@@ -338,6 +341,15 @@ pub(crate) async fn serve<S>(
             }
             Some(Err(e)) => {
                 out.close_with(None, close_code_of(&e));
+                // The rest of a too-big or broken message may still be arriving: read it away
+                // for a moment, or closing with unread input would reset the connection and
+                // could destroy the close frame before the client reads it.
+                let read = &mut ws.get_mut().read;
+                let _ = tokio::time::timeout(LINGER, async {
+                    let mut sink = [0u8; 8192];
+                    while matches!(tokio::io::AsyncReadExt::read(read, &mut sink).await, Ok(n) if n > 0) {}
+                })
+                .await;
                 break;
             }
             None => break,

@@ -90,6 +90,81 @@ fn recording_of(c: &Cortex, app: &str, session: &str) -> Result<(String, String)
     Ok((record, s.headset_id.clone()))
 }
 
+/// Store a marker in its record and show it in the `MARKERS` column of the headset's next eeg
+/// sample; `to_lsl`: publish it on the headset's LSL markers outlet too (not for markers that
+/// came from LSL). Returns the marker object.
+fn place(
+    c: &Cortex,
+    app: &str,
+    headset_id: &str,
+    mut m: Marker,
+    to_lsl: bool,
+) -> Result<Value, ServiceError> {
+    m.seq = c.book()?.store()?.insert_marker(&m).map_err(internal)?;
+    let marker = marker_object(&m);
+    let mut entry = marker.clone();
+    entry["applicationId"] = Value::from(app);
+    entry["recordId"] = Value::from(m.record_id.clone());
+    entry["markerId"] = Value::from(m.uuid.clone());
+    entry["time"] = Value::from(m.start_ms / 1000.0);
+    if let Some(link) = lock(&c.state).headset(headset_id).and_then(|h| h.link.as_ref()) {
+        link.fanout.add_marker(entry.to_string());
+        if let (true, Some(lsl)) = (to_lsl, &link.lsl) {
+            // The same text as an EDF+ annotation: the label, else the value.
+            let text = if m.label.is_empty() {
+                m.value
+                    .as_str()
+                    .map_or_else(|| m.value.to_string(), str::to_owned)
+            } else {
+                m.label.clone()
+            };
+            lsl.marker(&text, m.start_ms / 1000.0);
+        }
+    }
+    Ok(marker)
+}
+
+impl Cortex {
+    /// A marker from an LSL marker stream (`[lsl] marker_streams`): into every record in
+    /// progress, at its time (epoch seconds). With nothing recording it is dropped.
+    pub fn lsl_marker(&self, text: &str, epoch_secs: f64) {
+        let recording: Vec<(String, String, String)> = lock(&self.state)
+            .sessions
+            .iter()
+            .filter_map(|s| {
+                s.active_record()
+                    .map(|r| (s.app_id.clone(), r.uuid.clone(), s.headset_id.clone()))
+            })
+            .collect();
+        if recording.is_empty() {
+            tracing::debug!("LSL marker {text:?} dropped: nothing is recording");
+            return;
+        }
+        let mut cut = text.len().min(MAX_MARKER_TEXT);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let text = &text[..cut];
+        for (app, record_id, headset_id) in recording {
+            let m = Marker {
+                uuid: uuid::Uuid::new_v4().to_string(),
+                record_id,
+                seq: 0,
+                interval: false,
+                value: Value::from(text),
+                label: text.to_owned(),
+                port: "LSL".into(),
+                start_ms: (epoch_secs * 1000.0).clamp(0.0, LATEST_MS),
+                end_ms: (epoch_secs * 1000.0).clamp(0.0, LATEST_MS),
+                extras: Value::Object(Default::default()),
+            };
+            if let Err(e) = place(self, &app, &headset_id, m, false) {
+                tracing::warn!("LSL marker {text:?} could not be stored: {e}");
+            }
+        }
+    }
+}
+
 /// `injectMarker`: an instance marker in the session's record, also shown in the `MARKERS`
 /// column of the headset's next eeg sample.
 pub fn inject_marker(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
@@ -106,7 +181,7 @@ pub fn inject_marker(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
         .unwrap_or_else(|| Value::Object(Default::default()));
     check_extras(Some(&extras))?;
     let (record_id, headset_id) = recording_of(c, &app, session)?;
-    let mut m = Marker {
+    let m = Marker {
         uuid: uuid::Uuid::new_v4().to_string(),
         record_id: record_id.clone(),
         seq: 0,
@@ -118,27 +193,7 @@ pub fn inject_marker(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
         end_ms: time,
         extras,
     };
-    m.seq = c.book()?.store()?.insert_marker(&m).map_err(internal)?;
-    let marker = marker_object(&m);
-    let mut entry = marker.clone();
-    entry["applicationId"] = Value::from(app);
-    entry["recordId"] = Value::from(record_id.clone());
-    entry["markerId"] = Value::from(m.uuid.clone());
-    entry["time"] = Value::from(m.start_ms / 1000.0);
-    if let Some(link) = lock(&c.state).headset(&headset_id).and_then(|h| h.link.as_ref()) {
-        link.fanout.add_marker(entry.to_string());
-        if let Some(lsl) = &link.lsl {
-            // The same text as an EDF+ annotation: the label, else the value.
-            let text = if m.label.is_empty() {
-                m.value
-                    .as_str()
-                    .map_or_else(|| m.value.to_string(), str::to_owned)
-            } else {
-                m.label.clone()
-            };
-            lsl.marker(&text, m.start_ms / 1000.0);
-        }
-    }
+    let marker = place(c, &app, &headset_id, m, true)?;
     Ok(json!({"marker": marker, "recordId": record_id, "sessionId": session}).into())
 }
 

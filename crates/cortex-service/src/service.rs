@@ -41,6 +41,8 @@ pub struct ServiceConfig {
     pub ble_scan: Duration,
     /// Publish every headset to the Lab Streaming Layer.
     pub lsl: bool,
+    /// LSL marker streams (by name) whose markers go into every record in progress.
+    pub lsl_marker_streams: Vec<String>,
 }
 
 /// A session's Cortex status.
@@ -168,6 +170,8 @@ pub struct Cortex {
     pub(crate) refresh_waiting: Mutex<Vec<ClientId>>,
     /// Wakes the refresh thread.
     pub(crate) refresh_wanted: Sender<()>,
+    /// Inlets on the configured LSL marker streams.
+    lsl_inlets: Mutex<Option<epoc_lsl::MarkerInlets>>,
 }
 
 /// Lock a mutex; a panic while holding it must not take the daemon down with it.
@@ -248,6 +252,7 @@ impl Cortex {
             pace: Arc::new(Pace::new()),
             refresh_waiting: Mutex::new(Vec::new()),
             refresh_wanted,
+            lsl_inlets: Mutex::new(None),
         });
         let weak = Arc::downgrade(&cortex);
         spawn("cortex-events", move || crate::events::event_loop(weak, rx))?;
@@ -257,6 +262,17 @@ impl Cortex {
         spawn("cortex-refresh", move || {
             crate::events::refresh_loop(weak, refresh_rx)
         })?;
+        if !cortex.config.lsl_marker_streams.is_empty() {
+            let weak = Arc::downgrade(&cortex);
+            let sink: epoc_lsl::MarkerSink = Box::new(move |text: &str, epoch_secs: f64| {
+                if let Some(c) = weak.upgrade() {
+                    c.lsl_marker(text, epoch_secs);
+                }
+            });
+            let inlets = epoc_lsl::MarkerInlets::start(cortex.config.lsl_marker_streams.clone(), sink)
+                .map_err(|e| ServiceError::Internal(format!("cannot listen for LSL markers: {e}")))?;
+            *lock(&cortex.lsl_inlets) = Some(inlets);
+        }
         if cortex.config.hotplug {
             let (tx, hot_rx) = unbounded();
             let watcher = HotplugWatcher::spawn(Duration::from_millis(500), tx)
@@ -346,6 +362,7 @@ impl Cortex {
         };
         self.finish(after);
         *lock(&self.hotplug) = None;
+        *lock(&self.lsl_inlets) = None;
     }
 
     /// Whether `client` has an open session (a connection with none may be closed when idle).

@@ -28,6 +28,11 @@ impl ClockMap {
         });
     }
 
+    /// An LSL clock time as epoch seconds (the sample clock's scale).
+    pub fn to_epoch(&self, lsl_secs: f64) -> f64 {
+        lsl_secs + self.offset.unwrap_or(0.0)
+    }
+
     /// An epoch time on LSL's clock.
     pub fn to_lsl(&self, epoch_secs: f64) -> f64 {
         epoch_secs - self.offset.unwrap_or(0.0)
@@ -49,5 +54,6 @@ mod tests {
         // A clock step is taken at once.
         m.observe(1_700_003_700.0, 102.0);
         assert!((m.to_lsl(1_700_003_700.0) - 102.0).abs() < 1e-6);
+        assert!((m.to_epoch(m.to_lsl(1_700_003_712.25)) - 1_700_003_712.25).abs() < 1e-6);
     }
 }

@@ -7,6 +7,7 @@
 //! acquisition thread does neither, and the Cortex fan-out must not wait for LSL consumers.
 
 mod clock;
+mod inlets;
 mod streams;
 
 use std::thread::JoinHandle;
@@ -19,6 +20,7 @@ use labstream_wire::Value;
 use sample_ring::{Next, Reader, RingHandle};
 
 pub use clock::ClockMap;
+pub use inlets::{MarkerInlets, MarkerSink};
 pub use streams::{HeadsetMeta, source_id};
 
 /// How often the thread drains the ring (LSL consumers read in chunks anyway).
@@ -174,7 +176,7 @@ impl Publisher {
     }
 }
 
-fn wall_now() -> f64 {
+pub(crate) fn wall_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())

@@ -178,6 +178,10 @@ pub struct ServeArgs {
     /// Publish every headset to the Lab Streaming Layer [config: [lsl] enabled = true].
     #[arg(long)]
     pub lsl: bool,
+    /// Put the markers of this LSL marker stream (by name) into every record in progress;
+    /// repeatable [config: [lsl] marker_streams; flags replace the config's list].
+    #[arg(long, value_name = "NAME")]
+    pub lsl_marker_stream: Vec<String>,
     /// Connections served at once [config: max_connections; default 512].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub max_connections: Option<u32>,

@@ -74,6 +74,8 @@ pub struct Config {
 pub struct LslConfig {
     /// Publish every headset (EEG, motion, markers) to LSL.
     pub enabled: bool,
+    /// LSL marker streams (by name) whose markers go into every record in progress.
+    pub marker_streams: Vec<String>,
 }
 
 impl Default for Config {
@@ -207,7 +209,7 @@ mod tests {
             .count();
         assert_eq!(
             keys,
-            10 + 2 + 1,
+            10 + 2 + 2,
             "every option (and the replay and lsl tables' keys) appears"
         );
     }

@@ -44,6 +44,7 @@ struct Settings {
     max_connections: usize,
     idle_timeout: Duration,
     lsl: bool,
+    lsl_marker_streams: Vec<String>,
 }
 
 fn settings(args: &ServeArgs, config: &Config) -> Result<Settings, CliError> {
@@ -97,6 +98,11 @@ fn settings(args: &ServeArgs, config: &Config) -> Result<Settings, CliError> {
             .map_or(config.max_connections, |n| n as usize),
         idle_timeout: Duration::from_secs(args.idle_timeout.unwrap_or(config.idle_timeout_seconds)),
         lsl: args.lsl || config.lsl.enabled,
+        lsl_marker_streams: if args.lsl_marker_stream.is_empty() {
+            config.lsl.marker_streams.clone()
+        } else {
+            args.lsl_marker_stream.clone()
+        },
     })
 }
 
@@ -129,6 +135,7 @@ pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Pa
         hotplug: set.hotplug,
         ble_scan: Duration::from_secs_f64(set.ble_scan),
         lsl: set.lsl,
+        lsl_marker_streams: set.lsl_marker_streams.clone(),
     })?;
     for n in 1..=set.virtual_headsets {
         let id = cortex.add_headset(HeadsetSpec::Virtual(n))?;
