@@ -196,11 +196,18 @@ def timestamp_quality(binary):
     and the stream's clock is this machine's (time_correction near zero)."""
     data = tempfile.mkdtemp(prefix="epocd-lsl-virtual-")
     proc = subprocess.Popen(
-        [binary, "serve", "--lsl", "--no-tls", "--virtual", "1", "--listen", "127.0.0.1:0", "--data-dir", data,
-         "--no-hotplug", "--ble-scan", "0", "--config", "/dev/null"],
+        [binary, "serve", "--lsl", "--lsl-band-power", "--no-tls", "--virtual", "1", "--listen", "127.0.0.1:0",
+         "--data-dir", data, "--no-hotplug", "--ble-scan", "0", "--config", "/dev/null"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         proc.stdout.readline()
+        power = pylsl.resolve_byprop("type", "BandPower", timeout=10)
+        check("band power (asked for): an outlet of 70 channels at 8 Hz", bool(power) and
+              (power[0].channel_count(), power[0].nominal_srate()) == (70, 8.0),
+              power and (power[0].channel_count(), power[0].nominal_srate()))
+        power_inlet = pylsl.StreamInlet(power[0]) if power else None
+        if power_inlet is not None:
+            power_inlet.open_stream(timeout=5)
         info = pylsl.resolve_byprop("type", "EEG", timeout=10)
         check("pylsl resolves the virtual headset's EEG outlet", bool(info))
         if not info:
@@ -218,6 +225,18 @@ def timestamp_quality(binary):
         gaps = [b - a for a, b in zip(stamps, stamps[1:])]
         worst = max((abs(g - 1 / 256) for g in gaps), default=1)
         check("virtual EEG: consecutive stamps 1/256 s apart (jitter under 0.1 ms)", worst < 1e-4, worst)
+        if power_inlet is not None:
+            labels = [c[0] for c in channels(power_inlet.info(timeout=5))]
+            check("band power: labels as the Cortex pow stream's cols", labels[:2] == ["AF3/theta", "AF3/alpha"]
+                  and labels[-1] == "AF4/gamma", labels[:2])
+            values, _ = power_inlet.pull_chunk(timeout=2.0, max_samples=1000)
+            check("band power: 8 values a second arrive", len(values) >= 8 * 8, len(values))
+            if values:
+                # The virtual headset's ground truth: a 10 Hz rhythm weighted to O1 and O2.
+                o1 = labels.index("O1/theta")
+                last = values[-1][o1:o1 + 5]
+                check("band power: O1's strongest band is alpha (the virtual headset's 10 Hz)",
+                      max(range(5), key=lambda k: last[k]) == 1, last)
         correction = inlet.time_correction(timeout=5)
         check("virtual EEG: time_correction() near zero on one machine", abs(correction) < 0.001, correction)
     finally:

@@ -43,6 +43,8 @@ pub struct ServiceConfig {
     pub lsl: bool,
     /// LSL marker streams (by name) whose markers go into every record in progress.
     pub lsl_marker_streams: Vec<String>,
+    /// Also publish band power to LSL (with `lsl`).
+    pub lsl_band_power: bool,
 }
 
 /// A session's Cortex status.
@@ -305,6 +307,7 @@ impl Cortex {
             let meta = epoc_lsl::HeadsetMeta {
                 headset_id: id.to_owned(),
                 serial: acquisition.identity().serial.as_str().to_owned(),
+                band_power: self.config.lsl_band_power,
             };
             Some(
                 epoc_lsl::HeadsetOutlets::start(&acquisition.ring(), meta)

@@ -78,6 +78,8 @@ struct Publisher {
     eeg: Option<(Mode, labstream_net::Outlet)>,
     motion: Option<(Mode, labstream_net::Outlet)>,
     markers: Option<labstream_net::Outlet>,
+    /// Band power, when asked for: the window, samples since the last value, the outlet.
+    power: Option<(band_power::BandPower, u32, Mode, labstream_net::Outlet)>,
 }
 
 impl Publisher {
@@ -90,6 +92,7 @@ impl Publisher {
             eeg: None,
             motion: None,
             markers: None,
+            power: None,
         }
     }
 
@@ -129,9 +132,13 @@ impl Publisher {
         let r = &s.report;
         let t = self.clock.to_lsl(s.time);
         if r.kind != ReportKind::Motion {
-            let values = r.eeg_microvolts().iter().map(|v| Value::F32(*v as f32)).collect();
+            let uv = r.eeg_microvolts();
+            let values = uv.iter().map(|v| Value::F32(*v as f32)).collect();
             if let Some(o) = self.outlet_for(r.mode, true) {
                 o.push(&labstream_wire::Sample { timestamp: t, values });
+            }
+            if self.meta.band_power {
+                self.band_power(r.mode, uv, t);
             }
         }
         // 14-bit reports carry the gyro with every EEG sample; 16-bit motion has its reports.
@@ -141,6 +148,38 @@ impl Publisher {
             let values = r.motion[..n].iter().map(|v| Value::F32(f32::from(*v))).collect();
             if let Some(o) = self.outlet_for(r.mode, false) {
                 o.push(&labstream_wire::Sample { timestamp: t, values });
+            }
+        }
+    }
+
+    /// Band power as the Cortex `pow` stream computes it (2 s window, 8 values a second).
+    fn band_power(&mut self, mode: Mode, uv: [f64; epoc_protocol::EEG_CHANNELS], t: f64) {
+        if self.power.as_ref().is_none_or(|(_, _, m, _)| *m != mode) {
+            self.power = match labstream_net::Outlet::new(streams::band_power_info(&self.meta, mode)) {
+                Ok(o) => Some((band_power::BandPower::new(mode.eeg_rate.hz()), 0, mode, o)),
+                Err(e) => {
+                    tracing::warn!(
+                        "LSL: cannot open the band-power outlet of {}: {e}",
+                        self.meta.serial
+                    );
+                    self.meta.band_power = false;
+                    return;
+                }
+            };
+        }
+        let Some((power, since, mode, outlet)) = self.power.as_mut() else {
+            return;
+        };
+        power.push(uv);
+        *since += 1;
+        if *since >= u32::from(mode.eeg_rate.hz()) / band_power::POW_RATE_HZ {
+            *since = 0;
+            let mut out = [0.0; band_power::POW_VALUES];
+            if power.compute(&mut out) {
+                outlet.push(&labstream_wire::Sample {
+                    timestamp: t,
+                    values: out.iter().map(|v| Value::F32(*v as f32)).collect(),
+                });
             }
         }
     }

@@ -14,6 +14,8 @@ pub struct HeadsetMeta {
     pub headset_id: String,
     /// The dongle (or BLE) serial: the stable part of every `source_id`.
     pub serial: String,
+    /// Also publish band power (the Cortex `pow` stream) as its own outlet.
+    pub band_power: bool,
 }
 
 /// The `source_id` of a headset's stream `kind` (`eeg`, `motion`, `markers`).
@@ -118,5 +120,29 @@ pub(crate) fn markers_info(meta: &HeadsetMeta) -> StreamInfo {
     info.desc
         .append_child("acquisition")
         .append_child_value("serial_number", &meta.serial);
+    info
+}
+
+/// The band-power stream: the Cortex `pow` values (µV²/Hz per sensor and band) at 8 Hz.
+pub(crate) fn band_power_info(meta: &HeadsetMeta, mode: Mode) -> StreamInfo {
+    let mut info = StreamInfo::new(
+        &format!("{} BandPower", meta.headset_id),
+        "BandPower",
+        band_power::POW_VALUES as u32,
+        Format::Float32,
+        f64::from(band_power::POW_RATE_HZ),
+    );
+    info.source_id = source_id(&meta.serial, "bandpower");
+    let channels = info.desc.append_child("channels");
+    for c in DISPLAY_ORDER {
+        for (band, lo, hi) in band_power::BANDS {
+            let ch = channels.append_child("channel");
+            ch.append_child_value("label", &format!("{}/{band}", c.name()));
+            ch.append_child_value("unit", "uV^2/Hz");
+            ch.append_child_value("type", "BandPower");
+            ch.append_child_value("band_hz", &format!("{lo}-{hi}"));
+        }
+    }
+    acquisition(&mut info, meta, mode);
     info
 }

@@ -178,6 +178,9 @@ pub struct ServeArgs {
     /// Publish every headset to the Lab Streaming Layer [config: [lsl] enabled = true].
     #[arg(long)]
     pub lsl: bool,
+    /// With --lsl, also publish band power as an outlet [config: [lsl] band_power = true].
+    #[arg(long)]
+    pub lsl_band_power: bool,
     /// Put the markers of this LSL marker stream (by name) into every record in progress;
     /// repeatable [config: [lsl] marker_streams; flags replace the config's list].
     #[arg(long, value_name = "NAME")]

@@ -76,6 +76,8 @@ pub struct LslConfig {
     pub enabled: bool,
     /// LSL marker streams (by name) whose markers go into every record in progress.
     pub marker_streams: Vec<String>,
+    /// Also publish band power as an outlet (with `enabled`).
+    pub band_power: bool,
 }
 
 impl Default for Config {
@@ -209,7 +211,7 @@ mod tests {
             .count();
         assert_eq!(
             keys,
-            10 + 2 + 2,
+            10 + 2 + 3,
             "every option (and the replay and lsl tables' keys) appears"
         );
     }

@@ -45,6 +45,7 @@ struct Settings {
     idle_timeout: Duration,
     lsl: bool,
     lsl_marker_streams: Vec<String>,
+    lsl_band_power: bool,
 }
 
 fn settings(args: &ServeArgs, config: &Config) -> Result<Settings, CliError> {
@@ -98,6 +99,7 @@ fn settings(args: &ServeArgs, config: &Config) -> Result<Settings, CliError> {
             .map_or(config.max_connections, |n| n as usize),
         idle_timeout: Duration::from_secs(args.idle_timeout.unwrap_or(config.idle_timeout_seconds)),
         lsl: args.lsl || config.lsl.enabled,
+        lsl_band_power: args.lsl_band_power || config.lsl.band_power,
         lsl_marker_streams: if args.lsl_marker_stream.is_empty() {
             config.lsl.marker_streams.clone()
         } else {
@@ -136,6 +138,7 @@ pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Pa
         ble_scan: Duration::from_secs_f64(set.ble_scan),
         lsl: set.lsl,
         lsl_marker_streams: set.lsl_marker_streams.clone(),
+        lsl_band_power: set.lsl_band_power,
     })?;
     for n in 1..=set.virtual_headsets {
         let id = cortex.add_headset(HeadsetSpec::Virtual(n))?;
