@@ -168,6 +168,9 @@ pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Pa
         )
         .await?;
         let url = server.url()?;
+        // Before anyone can know we are up (the URL line, readiness), so a SIGTERM at once
+        // still closes records cleanly.
+        let shutdown = shutdown_signal();
         // One line with the URL, once connections are accepted: scripts wait for it.
         println!("epocd: listening on {url}");
         let _ = std::io::stdout().flush();
@@ -176,7 +179,7 @@ pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Pa
             sd_notify::NotifyState::Ready,
             sd_notify::NotifyState::Status(&format!("listening on {url}")),
         ]);
-        server.run(shutdown_signal()).await;
+        server.run(shutdown).await;
         Ok::<(), CliError>(())
     });
     notify(&[sd_notify::NotifyState::Stopping]);
@@ -189,18 +192,27 @@ pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Pa
     result
 }
 
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// The future that resolves on SIGTERM or SIGINT. Its handlers are installed when this is
+/// called, not when the future is first polled: readiness is announced after this, and a
+/// SIGTERM right after readiness must already find them (else the default action kills the
+/// process before it can close its records).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        let wait = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match s {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = wait(int) => {}
+            () = wait(term) => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
     }
 }
 
