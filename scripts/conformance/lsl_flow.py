@@ -93,7 +93,13 @@ def two_headsets_and_a_reconnect(binary):
         app = {"clientId": "com.example.lsl", "clientSecret": "secret"}
         call("requestAccess", app)
         token = call("authorize", app)["result"]["cortexToken"]
-        headset = sorted(h["id"] for h in call("queryHeadsets")["result"])[0]
+        listed = call("queryHeadsets")["result"]
+        headset = sorted(h["id"] for h in listed)[0]
+        mems = {h["settings"]["memsRate"] for h in listed}
+        motion = pylsl.resolve_byprop("type", "Motion", minimum=2, timeout=5)
+        check("motion outlets declare the headsets' motion rate (memsRate)",
+              len(motion) == 2 and {m.nominal_srate() for m in motion} == {float(r) for r in mems} and
+              all(m.nominal_srate() > 0 for m in motion), ([m.nominal_srate() for m in motion], mems))
         target = next(k for k, i in enumerate(infos) if i.name().startswith(headset))
         call("controlDevice", {"cortexToken": token, "command": "disconnect", "headset": headset})
         time.sleep(1.0)
@@ -301,12 +307,14 @@ def main():
         marker = None
         deadline = time.time() + 20
         injected = False
+        injected_at = 0.0
         while len(samples) < 400 and time.time() < deadline:
             chunk, ts = inlet.pull_chunk(timeout=0.5)
             samples += chunk
             stamps += ts
             if len(samples) > 150 and not injected:
                 injected = True
+                injected_at = time.time()
                 call("injectMarker", {"cortexToken": token, "session": sid, "time": time.time() * 1000,
                                       "value": 7, "label": "stim_on"})
             if injected and marker is None:
@@ -335,8 +343,10 @@ def main():
               marker)
         if marker is not None:
             nearest = min(abs(t - marker[1]) for t in stamps)
-            check("Markers: stamped at the marker's time, next to its EEG sample (within 1/128 s)",
-                  nearest <= 1 / 128, nearest)
+            check("Markers: stamped exactly as the EEG sample it falls on", nearest < 1e-6, nearest)
+            check("Markers: and that sample is within half a period of the marker's time",
+                  abs(marker[1] - (pylsl.local_clock() - (time.time() - injected_at))) < 1 / 256 + 0.05,
+                  marker[1])
         ws.close()
     finally:
         proc.terminate()

@@ -74,14 +74,9 @@ pub(crate) fn eeg_info(meta: &HeadsetMeta, mode: Mode) -> StreamInfo {
     info
 }
 
-/// The motion stream: the mode's motion values in raw counts, at the motion rate.
-pub(crate) fn motion_info(meta: &HeadsetMeta, mode: Mode) -> StreamInfo {
+/// The motion stream: the mode's motion values in raw counts, at the motion `rate`.
+pub(crate) fn motion_info(meta: &HeadsetMeta, mode: Mode, rate: f64) -> StreamInfo {
     let names = motion_names(mode);
-    let rate = match mode.resolution {
-        epoc_protocol::Resolution::Bits14 => f64::from(mode.eeg_rate.hz()),
-        // The headset's motion rate is a setting the reports do not state: irregular.
-        epoc_protocol::Resolution::Bits16 => 0.0,
-    };
     let mut info = StreamInfo::new(
         &format!("{} Motion", meta.headset_id),
         "Motion",
