@@ -30,6 +30,44 @@ SERIAL = "SN201211154288GM"
 DISPLAY = ["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4", "F8", "AF4"]
 
 
+def serve(binary, *args, prefix="epocd-lsl-"):
+    """`epocd serve` over plain ws:// with its own data dir and no config: (process, URL)."""
+    data = tempfile.mkdtemp(prefix=prefix)
+    proc = subprocess.Popen(
+        [binary, "serve", "--no-tls", "--listen", "127.0.0.1:0", "--data-dir", data, "--no-hotplug", "--ble-scan",
+         "0", "--config", "/dev/null", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return proc, proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+
+
+def stop(proc):
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+class Cortex:
+    """A Cortex client over ws:// with an authorized app."""
+
+    def __init__(self, url):
+        self.ws = websocket.create_connection(url)
+        self.n = 0
+        app = {"clientId": "com.example.lsl", "clientSecret": "secret"}
+        self.call("requestAccess", app)
+        self.token = self.call("authorize", app)["result"]["cortexToken"]
+
+    def call(self, method, params=None):
+        self.n += 1
+        self.ws.send(json.dumps({"jsonrpc": "2.0", "id": self.n, "method": method, "params": params or {}}))
+        while True:
+            r = json.loads(self.ws.recv())
+            if r.get("id") == self.n:
+                return r
+
+    def session(self, headset):
+        return self.call("createSession", {"cortexToken": self.token, "headset": headset,
+                                           "status": "active"})["result"]["id"]
+
+
 def hemokit_rows():
     with open(TRUTH) as f:
         rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
@@ -53,13 +91,8 @@ def two_headsets_and_a_reconnect(binary):
     """Two virtual headsets: two EEG outlets with their own source_ids, neither losing a
     sample; then one is disconnected and connected again through the Cortex API, and an inlet
     on its source_id recovers."""
-    data = tempfile.mkdtemp(prefix="epocd-lsl-two-")
-    proc = subprocess.Popen(
-        [binary, "serve", "--lsl", "--no-tls", "--virtual", "2", "--listen", "127.0.0.1:0", "--data-dir", data,
-         "--no-hotplug", "--ble-scan", "0", "--config", "/dev/null"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc, url = serve(binary, "--lsl", "--virtual", "2", prefix="epocd-lsl-two-")
     try:
-        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
         deadline = time.time() + 10
         infos = []
         while len(infos) < 2 and time.time() < deadline:
@@ -80,19 +113,8 @@ def two_headsets_and_a_reconnect(binary):
             check(f"two headsets: outlet {k + 1} delivers every sample (no gap)", len(ts) > 700 and worst < 1e-4,
                   (len(ts), worst))
 
-        ws = websocket.create_connection(url)
-        n = [0]
-
-        def call(method, params=None):
-            n[0] += 1
-            ws.send(json.dumps({"jsonrpc": "2.0", "id": n[0], "method": method, "params": params or {}}))
-            while True:
-                r = json.loads(ws.recv())
-                if r.get("id") == n[0]:
-                    return r
-        app = {"clientId": "com.example.lsl", "clientSecret": "secret"}
-        call("requestAccess", app)
-        token = call("authorize", app)["result"]["cortexToken"]
+        cortex = Cortex(url)
+        call, token = cortex.call, cortex.token
         listed = call("queryHeadsets")["result"]
         headset = sorted(h["id"] for h in listed)[0]
         mems = {h["settings"]["memsRate"] for h in listed}
@@ -113,10 +135,9 @@ def two_headsets_and_a_reconnect(binary):
               len(after))
         again = pylsl.resolve_byprop("source_id", infos[target].source_id(), timeout=5)
         check("reconnect: the same source_id is published again", len(again) == 1, len(again))
-        ws.close()
+        cortex.ws.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 def markers_into_records(binary):
@@ -127,27 +148,11 @@ def markers_into_records(binary):
     import pyedflib
     name = "epocd-test-PsychoPy"
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, pylsl.cf_string, "psychopy-test-1"))
-    data = tempfile.mkdtemp(prefix="epocd-lsl-in-")
-    proc = subprocess.Popen(
-        [binary, "serve", "--lsl-marker-stream", name, "--no-tls", "--virtual", "1", "--listen", "127.0.0.1:0",
-         "--data-dir", data, "--no-hotplug", "--ble-scan", "0", "--config", "/dev/null"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc, url = serve(binary, "--lsl-marker-stream", name, "--virtual", "1", prefix="epocd-lsl-in-")
     try:
-        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
         check("markers in: epocd opens an inlet on the named stream", outlet.wait_for_consumers(15))
-        ws = websocket.create_connection(url)
-        n = [0]
-
-        def call(method, params=None):
-            n[0] += 1
-            ws.send(json.dumps({"jsonrpc": "2.0", "id": n[0], "method": method, "params": params or {}}))
-            while True:
-                r = json.loads(ws.recv())
-                if r.get("id") == n[0]:
-                    return r
-        app = {"clientId": "com.example.lsl", "clientSecret": "secret"}
-        call("requestAccess", app)
-        token = call("authorize", app)["result"]["cortexToken"]
+        cortex = Cortex(url)
+        call, token = cortex.call, cortex.token
         time.sleep(1.0)
         headset = call("queryHeadsets")["result"][0]["id"]
         sid = call("createSession", {"cortexToken": token, "headset": headset, "status": "active"})["result"]["id"]
@@ -191,22 +196,16 @@ def markers_into_records(binary):
         got = [o for o, t in zip(onsets, texts) if t == "go"]
         check("markers in: an EDF+ annotation at its time", len(got) == 1 and abs(got[0] - (sent_at - first)) < 0.02,
               (got, sent_at - first))
-        ws.close()
+        cortex.ws.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 def timestamp_quality(binary):
     """Over 10 s of a virtual headset (256 Hz), consecutive EEG stamps are one period apart
     and the stream's clock is this machine's (time_correction near zero)."""
-    data = tempfile.mkdtemp(prefix="epocd-lsl-virtual-")
-    proc = subprocess.Popen(
-        [binary, "serve", "--lsl", "--lsl-band-power", "--no-tls", "--virtual", "1", "--listen", "127.0.0.1:0",
-         "--data-dir", data, "--no-hotplug", "--ble-scan", "0", "--config", "/dev/null"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc, url = serve(binary, "--lsl", "--lsl-band-power", "--virtual", "1", prefix="epocd-lsl-virtual-")
     try:
-        proc.stdout.readline()
         power = pylsl.resolve_byprop("type", "BandPower", timeout=10)
         check("band power (asked for): an outlet of 70 channels at 8 Hz", bool(power) and
               (power[0].channel_count(), power[0].nominal_srate()) == (70, 8.0),
@@ -246,21 +245,15 @@ def timestamp_quality(binary):
         correction = inlet.time_correction(timeout=5)
         check("virtual EEG: time_correction() near zero on one machine", abs(correction) < 0.001, correction)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 def main():
     if not os.environ.get("LSLAPICFG"):
         sys.exit("LSLAPICFG must name the loopback-only config (scripts/conformance/lsl_api.cfg)")
     binary = sys.argv[1]
-    data = tempfile.mkdtemp(prefix="epocd-lsl-")
-    proc = subprocess.Popen(
-        [binary, "serve", "--lsl", "--no-tls", "--replay", DUMP, "--serial", SERIAL, "--listen", "127.0.0.1:0",
-         "--data-dir", data, "--no-hotplug", "--ble-scan", "0", "--config", "/dev/null"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc, url = serve(binary, "--lsl", "--replay", DUMP, "--serial", SERIAL, prefix="epocd-lsl-")
     try:
-        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
         info = resolve(f"epocd-{SERIAL}-eeg")
         check("pylsl resolves the EEG outlet by source_id", info is not None)
         if info is None:
@@ -280,19 +273,8 @@ def main():
         check("EEG: reference CMS/DRL", full.desc().child("reference").child_value("label") == "CMS")
 
         # A marker through the Cortex API, while the inlet reads.
-        ws = websocket.create_connection(url)
-        n = [0]
-
-        def call(method, params=None):
-            n[0] += 1
-            ws.send(json.dumps({"jsonrpc": "2.0", "id": n[0], "method": method, "params": params or {}}))
-            while True:
-                r = json.loads(ws.recv())
-                if r.get("id") == n[0]:
-                    return r
-        app = {"clientId": "com.example.lsl", "clientSecret": "secret"}
-        call("requestAccess", app)
-        token = call("authorize", app)["result"]["cortexToken"]
+        cortex = Cortex(url)
+        call, token = cortex.call, cortex.token
         headset = call("queryHeadsets")["result"][0]["id"]
         sid = call("createSession", {"cortexToken": token, "headset": headset, "status": "active"})["result"]["id"]
         call("createRecord", {"cortexToken": token, "session": sid, "title": "lsl"})
@@ -347,10 +329,9 @@ def main():
             check("Markers: and that sample is within half a period of the marker's time",
                   abs(marker[1] - (pylsl.local_clock() - (time.time() - injected_at))) < 1 / 256 + 0.05,
                   marker[1])
-        ws.close()
+        cortex.ws.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
     timestamp_quality(binary)
     two_headsets_and_a_reconnect(binary)
     markers_into_records(binary)
