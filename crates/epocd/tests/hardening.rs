@@ -19,17 +19,7 @@ async fn one_record(dir: &Path) -> (Daemon, Ws, String, String) {
     let d = Daemon::start(dir, &["--no-tls"]);
     let mut ws = connect(&d.url).await;
     let token = authorize(&mut ws).await;
-    let sid = active_session(&mut ws, &token).await;
-    let rec = create_record(&mut ws, &token, &sid, "attacked").await;
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    call(
-        &mut ws,
-        json!(9),
-        "stopRecord",
-        Some(json!({"cortexToken": token, "session": sid})),
-    )
-    .await;
-    let rid = rec["uuid"].as_str().unwrap().to_owned();
+    let rid = record_for(&mut ws, &token, "attacked", Duration::from_millis(1000)).await;
     (d, ws, token, rid)
 }
 
@@ -240,9 +230,7 @@ async fn tokens_subjects_and_records_are_private_whatever_the_umask() {
         Some(json!({"cortexToken": token, "subjectName": "ann", "dateOfBirth": "1990-02-03"})),
     )
     .await;
-    let sid = active_session(&mut ws, &token).await;
-    let rec = create_record(&mut ws, &token, &sid, "private").await;
-    let rid = rec["uuid"].as_str().unwrap().to_owned();
+    let rid = start_recording(&mut ws, &token, "private").await;
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&dir), 0o700, "the data dir");
     assert_eq!(mode(&dir.join("access.json")), 0o600, "bearer tokens");
@@ -318,18 +306,8 @@ async fn a_title_of_64_cjk_characters_exports_in_every_format() {
     let d = Daemon::start(dir.path(), &["--no-tls"]);
     let mut ws = connect(&d.url).await;
     let token = authorize(&mut ws).await;
-    let sid = active_session(&mut ws, &token).await;
     let title = "脑电记录".repeat(16); // 64 characters, 192 bytes
-    let rec = create_record(&mut ws, &token, &sid, &title).await;
-    let rid = rec["uuid"].as_str().unwrap().to_owned();
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    call(
-        &mut ws,
-        json!(1),
-        "stopRecord",
-        Some(json!({"cortexToken": token, "session": sid})),
-    )
-    .await;
+    let rid = record_for(&mut ws, &token, &title, Duration::from_millis(600)).await;
     for format in ["CSV", "EDF", "EDFPLUS", "BDFPLUS"] {
         let out = tempfile::tempdir().unwrap();
         let r = call(

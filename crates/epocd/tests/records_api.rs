@@ -262,17 +262,7 @@ async fn the_cli_lists_and_exports_records_while_the_daemon_runs() {
     let d = Daemon::start(dir.path(), &["--no-tls"]);
     let mut ws = connect(&d.url).await;
     let token = authorize(&mut ws).await;
-    let sid = active_session(&mut ws, &token).await;
-    let rec = create_record(&mut ws, &token, &sid, "cli check").await;
-    let rid = rec["uuid"].as_str().unwrap().to_owned();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    call(
-        &mut ws,
-        json!(1),
-        "stopRecord",
-        Some(json!({"cortexToken": token, "session": sid})),
-    )
-    .await;
+    let rid = record_for(&mut ws, &token, "cli check", Duration::from_millis(1500)).await;
 
     let data = dir.path().to_str().unwrap();
     let listed = common::epocd(&["records", "--data-dir", data, "--json"]);

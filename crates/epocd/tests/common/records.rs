@@ -54,6 +54,22 @@ pub async fn record_info(ws: &mut Ws, token: &str, rid: &str) -> Value {
     r["result"][0].clone()
 }
 
+/// An activated session on the first headset, recorded for `length` and stopped; the record id.
+pub async fn record_for(ws: &mut Ws, token: &str, title: &str, length: std::time::Duration) -> String {
+    let session = active_session(ws, token).await;
+    let record = create_record(ws, token, &session, title).await;
+    tokio::time::sleep(length).await;
+    let r = call(
+        ws,
+        json!(21),
+        "stopRecord",
+        Some(json!({"cortexToken": token, "session": session})),
+    )
+    .await;
+    assert!(r["result"]["record"]["endDatetime"].is_string(), "{r}");
+    record["uuid"].as_str().expect("record id").to_owned()
+}
+
 /// An activated session on the first headset with a record started in it; the record id.
 pub async fn start_recording(ws: &mut Ws, token: &str, title: &str) -> String {
     let sid = active_session(ws, token).await;
