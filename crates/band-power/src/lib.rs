@@ -73,6 +73,23 @@ impl BandPower {
         self.filled = (self.filled + 1).min(self.len);
     }
 
+    /// Peak-to-peak amplitude (µV) of each channel over the window so far: how detections
+    /// tell a window spoilt by an artefact (a blink, a movement) from EEG.
+    pub fn peak_to_peak(&self) -> [f64; EEG_CHANNELS] {
+        let n = self.filled;
+        std::array::from_fn(|ch| {
+            let (lo, hi) = self.history[..n]
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| (lo.min(s[ch]), hi.max(s[ch])));
+            if n == 0 { 0.0 } else { hi - lo }
+        })
+    }
+
+    /// True once a whole window was seen.
+    pub fn is_full(&self) -> bool {
+        self.filled == self.len
+    }
+
     /// Absolute band power (µV²/Hz: the mean power spectral density within each band) per
     /// channel, sensor-major (`AF3/theta … AF4/gamma`). False until 2 s were seen.
     pub fn compute(&mut self, out: &mut [f64; POW_VALUES]) -> bool {
