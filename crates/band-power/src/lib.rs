@@ -80,7 +80,9 @@ impl BandPower {
         std::array::from_fn(|ch| {
             let (lo, hi) = self.history[..n]
                 .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| (lo.min(s[ch]), hi.max(s[ch])));
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
+                    (lo.min(s[ch]), hi.max(s[ch]))
+                });
             if n == 0 { 0.0 } else { hi - lo }
         })
     }

@@ -16,11 +16,23 @@ pub enum Stream {
     Eq,
     /// Band power per channel, 8 Hz.
     Pow,
+    /// Performance metrics, 2 Hz.
+    Met,
+    /// Facial expressions, 32 Hz.
+    Fac,
 }
 
 impl Stream {
     /// All streams epocd serves.
-    pub const ALL: [Stream; 5] = [Stream::Eeg, Stream::Mot, Stream::Dev, Stream::Eq, Stream::Pow];
+    pub const ALL: [Stream; 7] = [
+        Stream::Eeg,
+        Stream::Mot,
+        Stream::Dev,
+        Stream::Eq,
+        Stream::Pow,
+        Stream::Met,
+        Stream::Fac,
+    ];
 
     /// Parse a Cortex stream name.
     pub fn parse(name: &str) -> Option<Stream> {
@@ -30,6 +42,8 @@ impl Stream {
             "dev" => Stream::Dev,
             "eq" => Stream::Eq,
             "pow" => Stream::Pow,
+            "met" => Stream::Met,
+            "fac" => Stream::Fac,
             _ => return None,
         })
     }
@@ -42,12 +56,19 @@ impl Stream {
             Stream::Dev => "dev",
             Stream::Eq => "eq",
             Stream::Pow => "pow",
+            Stream::Met => "met",
+            Stream::Fac => "fac",
         }
     }
 
     /// Bit for subscription sets.
     pub const fn bit(self) -> u8 {
         1 << self as u8
+    }
+
+    /// Streams computed by the detections (their own thread, only while subscribed).
+    pub const fn is_detection(self) -> bool {
+        matches!(self, Stream::Met | Stream::Fac)
     }
 
     /// The `cols` of this stream for a headset in `mode`.
@@ -82,18 +103,40 @@ impl Stream {
                     .collect();
                 json!(cols)
             }
+            Stream::Met => json!(MET_COLS),
+            Stream::Fac => json!(FAC_COLS),
         }
     }
 }
 
+/// The `met` columns: the label set of current Cortex builds (docs/cortex-api.md, "Streams").
+pub const MET_COLS: [&str; 13] = [
+    "attention.isActive",
+    "attention",
+    "eng.isActive",
+    "eng",
+    "exc.isActive",
+    "exc",
+    "lex",
+    "str.isActive",
+    "str",
+    "rel.isActive",
+    "rel",
+    "int.isActive",
+    "int",
+];
+
+/// The `fac` columns.
+pub const FAC_COLS: [&str; 5] = ["eyeAct", "uAct", "uPow", "lAct", "lPow"];
+
 /// Why a Cortex stream that epocd does not serve is unavailable.
 pub fn unsupported_reason(name: &str) -> String {
     match name {
-        "met" | "com" | "fac" => format!(
-            "epocd does not compute the {name} stream yet (no detections); subscribe to eeg, mot, dev, eq or pow"
-        ),
+        "com" => "epocd does not compute mental commands yet (they need profiles and training); \
+                  subscribe to eeg, mot, dev, eq, pow, met or fac"
+            .to_owned(),
         "sys" => "the sys stream reports training events, and epocd has no training yet".to_owned(),
-        other => format!("unknown stream {other:?}: epocd serves eeg, mot, dev, eq and pow"),
+        other => format!("unknown stream {other:?}: epocd serves eeg, mot, dev, eq, pow, met and fac"),
     }
 }
 

@@ -25,8 +25,9 @@ use crate::methods::{Call, Reply};
 use crate::service::lock;
 use crate::{Cortex, OPEN_LICENSE_ID, ServiceError};
 
-/// The scopes of epocd's open licence: the streams it serves (`bp` is band power).
-pub const LICENSE_SCOPES: [&str; 5] = ["eeg", "bp", "mot", "dev", "eq"];
+/// The scopes of epocd's open licence: the streams it serves (`bp` is band power, `pm`
+/// performance metrics).
+pub const LICENSE_SCOPES: [&str; 6] = ["eeg", "pm", "bp", "mot", "dev", "eq"];
 
 /// The longest `clientId` accepted, in bytes.
 const MAX_CLIENT_ID: usize = 256;

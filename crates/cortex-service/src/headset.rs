@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use epoc_driver::replay::{ReplayOptions, ReplaySource};
 use epoc_driver::virtual_headset::VirtualHeadset;
+use epoc_driver::virtual_script::VirtualScript;
 use epoc_driver::{Acquisition, Connection, DriverError, LinkState, Source, ble, hid};
 use epoc_protocol::{DISPLAY_ORDER, EegRate, Mode, Model, Resolution};
 use serde_json::{Value, json};
@@ -16,6 +17,13 @@ use cortex_stream::Fanout;
 pub enum HeadsetSpec {
     /// Virtual headset number N.
     Virtual(u32),
+    /// Virtual headset number `n` acting out a script (docs/detections.md).
+    Scripted {
+        /// Its number.
+        n: u32,
+        /// What it acts out.
+        script: Script,
+    },
     /// A capture played in a loop at the headset's rate.
     Replay {
         /// The capture file.
@@ -56,11 +64,24 @@ impl PartialEq for Opener {
 
 impl Eq for Opener {}
 
+/// A virtual headset's script, shared by every headset that acts it out.
+#[derive(Debug, Clone)]
+pub struct Script(pub std::sync::Arc<VirtualScript>);
+
+impl PartialEq for Script {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Script {}
+
 impl HeadsetSpec {
     /// Open the source.
     pub fn open(&self) -> Result<Box<dyn Source>, DriverError> {
         Ok(match self {
             HeadsetSpec::Virtual(n) => Box::new(VirtualHeadset::new(*n, true)?),
+            HeadsetSpec::Scripted { n, script } => Box::new(VirtualHeadset::scripted(*n, true, &script.0)?),
             HeadsetSpec::Replay { path, serial } => Box::new(ReplaySource::open(
                 path,
                 serial,

@@ -27,6 +27,6 @@ pub mod subjects;
 pub mod time;
 
 pub use error::ServiceError;
-pub use headset::{HeadsetSpec, HeadsetStatus, Opener};
+pub use headset::{HeadsetSpec, HeadsetStatus, Opener, Script};
 pub use methods::{Call, METHODS, Reply};
 pub use service::{ClientId, Cortex, OPEN_LICENSE_ID, ServiceConfig, private_dir};

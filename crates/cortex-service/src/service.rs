@@ -87,6 +87,8 @@ pub(crate) struct Session {
     /// Records created in this session, oldest first.
     pub(crate) record_ids: Vec<String>,
     pub(crate) recording: Recording,
+    /// Facial-expression settings its `fac` stream applies.
+    pub(crate) facial: crate::detections::FacialSettings,
 }
 
 impl Session {

@@ -82,6 +82,7 @@ pub fn create_session(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Service
         streams: Vec::new(),
         record_ids: Vec::new(),
         recording: Recording::Idle,
+        facial: Default::default(),
     };
     let json = session_object(&st, &session);
     st.sessions.push(session);

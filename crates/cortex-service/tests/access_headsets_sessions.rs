@@ -208,13 +208,13 @@ fn sessions_subscriptions_cols_and_data_frames() {
 
     let r = lab.rpc(
         "subscribe",
-        json!({"session": sid, "streams": ["eeg", "mot", "dev", "eq", "pow", "met"]}),
+        json!({"session": sid, "streams": ["eeg", "mot", "dev", "eq", "pow", "met", "fac", "com"]}),
     );
     let success = r["result"]["success"].as_array().unwrap().clone();
     let failure = r["result"]["failure"].as_array().unwrap().clone();
-    assert_eq!(success.len(), 5);
+    assert_eq!(success.len(), 7);
     assert_eq!(failure.len(), 1);
-    assert_eq!(failure[0]["streamName"], "met");
+    assert_eq!(failure[0]["streamName"], "com");
     assert_eq!(failure[0]["code"], -32016);
     let cols = |name: &str| success.iter().find(|x| x["streamName"] == name).unwrap()["cols"].clone();
     assert_eq!(cols("eeg").as_array().unwrap().last().unwrap(), "MARKERS");
@@ -222,14 +222,16 @@ fn sessions_subscriptions_cols_and_data_frames() {
     assert!(cols("dev")[2].is_array(), "dev cols nest the CQ list at index 2");
     assert_eq!(cols("pow").as_array().unwrap().len(), 70);
     assert_eq!(cols("pow")[0], "AF3/theta");
+    assert_eq!(cols("met").as_array().unwrap().len(), 13);
+    assert_eq!(cols("fac"), json!(["eyeAct", "uAct", "uPow", "lAct", "lPow"]));
     assert!(success.iter().all(|x| x["sid"] == json!(sid)));
     let r = lab.rpc("subscribe", json!({"session": sid, "streams": ["eeg"]}));
     assert_eq!(r["result"]["failure"][0]["code"], -32016, "already subscribed");
 
-    // Data: sid and time, values aligned with cols, MARKERS last; pow within 2.5 s.
+    // Data: sid and time, values aligned with cols, MARKERS last; pow and met within 2.5 s.
     let deadline = Instant::now() + Duration::from_secs(6);
     let mut seen = std::collections::HashMap::new();
-    while Instant::now() < deadline && seen.len() < 5 {
+    while Instant::now() < deadline && seen.len() < 7 {
         for v in lab.client.inbox.frames() {
             if v.get("warning").is_some() {
                 continue;
@@ -257,11 +259,11 @@ fn sessions_subscriptions_cols_and_data_frames() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(seen.len(), 5, "all five streams delivered: {:?}", seen.keys());
+    assert_eq!(seen.len(), 7, "all seven streams delivered: {:?}", seen.keys());
 
-    let r = lab.rpc("unsubscribe", json!({"session": sid, "streams": ["eeg", "met"]}));
+    let r = lab.rpc("unsubscribe", json!({"session": sid, "streams": ["eeg", "com"]}));
     assert_eq!(r["result"]["success"][0]["streamName"], "eeg");
-    assert_eq!(r["result"]["failure"][0]["streamName"], "met");
+    assert_eq!(r["result"]["failure"][0]["streamName"], "com");
     assert!(r["result"]["failure"][0]["code"].is_i64());
     let r = lab.rpc("updateSession", json!({"session": sid, "status": "close"}));
     assert_eq!(r["result"]["status"], "closed");

@@ -1,5 +1,6 @@
 //! One thread per connected headset that turns ring samples into Cortex data frames for every
-//! subscribed session, and computes the derived streams (dev, eq at 2 Hz; pow at 8 Hz).
+//! subscribed session, and computes the derived streams (dev, eq at 2 Hz; pow at 8 Hz). It
+//! starts and stops the headset's detections thread (met, fac) as sessions subscribe.
 //!
 //! It sleeps until the acquisition thread publishes (unpark), so frames leave within
 //! microseconds without polling. Each frame goes into the subscriber's bounded [`Outbox`];
@@ -22,6 +23,12 @@ use crate::pace::Pace;
 use cortex_api::{Stream, warning};
 
 use band_power::{BandPower, POW_VALUES};
+use epoc_facial::Thresholds;
+
+use crate::detections::{DetectionControl, Detections};
+
+/// The bits of the streams the detections thread serves.
+const DETECTION_BITS: u8 = Stream::Met.bit() | Stream::Fac.bit();
 
 /// Where a client's frames go. Implemented by the WebSocket layer with one ordered queue
 /// and two lanes: data frames are bounded (a client that stops reading is dropped), warnings
@@ -52,6 +59,10 @@ enum Control {
         sid: String,
     },
     Marker(String),
+    Thresholds {
+        sid: String,
+        thresholds: Thresholds,
+    },
     Stop,
 }
 
@@ -94,7 +105,8 @@ impl Fanout {
             battery_percent: AtomicU8::new(255),
             ..LiveInfo::default()
         });
-        let worker = Worker::new(ring.reader(), rx, Arc::clone(&live), wakeup.clone(), pace);
+        let mut worker = Worker::new(ring.reader(), rx, Arc::clone(&live), wakeup.clone(), pace);
+        worker.detection_source = Some((ring.clone(), name.to_owned()));
         let thread = std::thread::Builder::new()
             .name(format!("fanout-{name}"))
             .spawn(move || worker.run())?;
@@ -185,6 +197,14 @@ impl FanoutHandle {
     pub fn add_marker(&self, json: String) {
         self.send(Control::Marker(json));
     }
+
+    /// The facial-expression thresholds of session `sid` (its `fac` stream applies them).
+    pub fn set_thresholds(&self, sid: &str, thresholds: Thresholds) {
+        self.send(Control::Thresholds {
+            sid: sid.to_owned(),
+            thresholds,
+        });
+    }
 }
 
 impl Drop for Fanout {
@@ -247,6 +267,14 @@ struct Worker {
     frame: String,
     tail: String,
     markers: Vec<String>,
+    /// Where the detections thread reads, and its name.
+    detection_source: Option<(RingHandle<Sample>, String)>,
+    /// The detections thread, while some session wants met or fac.
+    detections: Option<Detections>,
+    /// Sessions subscribed to met or fac, and to which.
+    detection_subs: Vec<(String, u8)>,
+    /// Facial-expression thresholds per session.
+    thresholds: Vec<(String, Thresholds)>,
 }
 
 impl Worker {
@@ -268,6 +296,10 @@ impl Worker {
             frame: String::with_capacity(512),
             tail: String::with_capacity(64),
             markers: Vec::new(),
+            detection_source: None,
+            detections: None,
+            detection_subs: Vec::new(),
+            thresholds: Vec::new(),
         }
     }
 
@@ -277,18 +309,39 @@ impl Worker {
             while let Ok(c) = self.control.try_recv() {
                 match c {
                     Control::Subscribe { sid, streams, outbox } => {
+                        if streams & DETECTION_BITS != 0 {
+                            self.detections_subscribe(&sid, streams & DETECTION_BITS, &outbox);
+                        }
+                        let streams = streams & !DETECTION_BITS;
                         match self.subs.iter_mut().find(|s| s.sid == sid) {
                             Some(s) => s.streams |= streams,
                             None => self.subs.push(Subscriber { sid, streams, outbox }),
                         }
                     }
                     Control::Unsubscribe { sid, streams } => {
+                        if streams & DETECTION_BITS != 0 {
+                            self.detections_unsubscribe(&sid, streams & DETECTION_BITS);
+                        }
                         if let Some(s) = self.subs.iter_mut().find(|s| s.sid == sid) {
                             s.streams &= !streams;
                         }
                     }
-                    Control::Remove { sid } => self.subs.retain(|s| s.sid != sid),
+                    Control::Remove { sid } => {
+                        self.detections_unsubscribe(&sid, DETECTION_BITS);
+                        self.thresholds.retain(|(s, _)| *s != sid);
+                        self.subs.retain(|s| s.sid != sid);
+                    }
                     Control::Marker(json) => self.markers.push(json),
+                    Control::Thresholds { sid, thresholds } => {
+                        if let Some(d) = &self.detections {
+                            d.send(DetectionControl::Thresholds {
+                                sid: sid.clone(),
+                                thresholds,
+                            });
+                        }
+                        self.thresholds.retain(|(s, _)| *s != sid);
+                        self.thresholds.push((sid, thresholds));
+                    }
                     Control::Stop => return,
                 }
             }
@@ -316,6 +369,54 @@ impl Worker {
             } else {
                 std::thread::park_timeout(Duration::from_millis(100));
             }
+        }
+    }
+
+    /// Start the detections thread if it is not running, and subscribe `sid` there.
+    fn detections_subscribe(&mut self, sid: &str, streams: u8, outbox: &Arc<dyn Outbox>) {
+        if self.detections.is_none()
+            && let Some((ring, name)) = &self.detection_source
+        {
+            match Detections::start(ring, name, Arc::clone(&self.live)) {
+                Ok(d) => {
+                    for (sid, thresholds) in &self.thresholds {
+                        d.send(DetectionControl::Thresholds {
+                            sid: sid.clone(),
+                            thresholds: *thresholds,
+                        });
+                    }
+                    self.detections = Some(d);
+                }
+                Err(e) => tracing::error!("cannot start the detections thread of {name}: {e}"),
+            }
+        }
+        let Some(d) = &self.detections else { return };
+        d.send(DetectionControl::Subscribe {
+            sid: sid.to_owned(),
+            streams,
+            outbox: Arc::clone(outbox),
+        });
+        match self.detection_subs.iter_mut().find(|(s, _)| s == sid) {
+            Some((_, bits)) => *bits |= streams,
+            None => self.detection_subs.push((sid.to_owned(), streams)),
+        }
+    }
+
+    /// Unsubscribe `sid` from detection `streams`; stop the thread when nobody is left.
+    fn detections_unsubscribe(&mut self, sid: &str, streams: u8) {
+        let Some(d) = &self.detections else { return };
+        d.send(DetectionControl::Unsubscribe {
+            sid: sid.to_owned(),
+            streams,
+        });
+        for (s, bits) in self.detection_subs.iter_mut() {
+            if s == sid {
+                *bits &= !streams;
+            }
+        }
+        self.detection_subs.retain(|(_, bits)| *bits != 0);
+        if self.detection_subs.is_empty() {
+            self.detections = None; // joins the thread
         }
     }
 
@@ -475,6 +576,7 @@ fn write_values(out: &mut String, stream: Stream, s: &Sample, d: Option<&Derived
                 out.push_str(&l.to_string());
             }
         }
+        Stream::Met | Stream::Fac => {} // the detections thread writes these
         Stream::Pow => {
             let Some(d) = d else { return };
             for (i, v) in d.pow.iter().enumerate() {

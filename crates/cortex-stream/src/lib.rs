@@ -3,6 +3,7 @@
 //! data frame or touches a socket. Frames go to each client's [`Outbox`], implemented by the
 //! transport.
 
+mod detections;
 pub mod fanout;
 pub mod frame;
 pub mod pace;

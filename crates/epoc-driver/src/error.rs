@@ -23,6 +23,9 @@ pub enum DriverError {
     /// A capture file could not be read or parsed.
     #[error("{0}")]
     Capture(String),
+    /// A virtual headset script could not be read or parsed; the text names the line.
+    #[error("{0}")]
+    Script(String),
     /// Bad input to the protocol layer (serial, capture format).
     #[error(transparent)]
     Protocol(#[from] epoc_protocol::ProtocolError),

@@ -19,7 +19,9 @@ mod pacing;
 mod rates;
 pub mod replay;
 pub mod source;
+mod virtual_actor;
 pub mod virtual_headset;
+pub mod virtual_script;
 
 pub use acquisition::{Acquisition, AcquisitionConfig, AcquisitionStats, DETECT_WINDOW, LinkState, Wakeup};
 pub use clock::StreamClock;

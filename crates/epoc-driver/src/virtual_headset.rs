@@ -16,6 +16,8 @@ use epoc_protocol::{
 use crate::DriverError;
 use crate::pacing::Pacer;
 use crate::source::{Connection, Identity, Source};
+use crate::virtual_actor::Actor;
+use crate::virtual_script::VirtualScript;
 
 /// EEG samples per second.
 pub const VIRTUAL_EEG_HZ: u32 = 256;
@@ -68,6 +70,8 @@ struct Generator {
     alpha_phase: f64,
     alpha_freq: f64,
     next_blink: u64,
+    /// Scripted events, replacing the spontaneous blinks.
+    actor: Option<Actor>,
 }
 
 impl Generator {
@@ -81,6 +85,7 @@ impl Generator {
             alpha_phase: 0.0,
             alpha_freq: 10.0,
             next_blink: 512,
+            actor: None,
         }
     }
 
@@ -93,6 +98,15 @@ impl Generator {
             (self.alpha_phase + std::f64::consts::TAU * self.alpha_freq * dt) % std::f64::consts::TAU;
         let envelope = 12.0 + 6.0 * (std::f64::consts::TAU * 0.1 * n as f64 * dt).sin();
         let alpha = envelope * self.alpha_phase.sin();
+        let scripted = self.actor.as_mut().map(|actor| {
+            let rng = &mut self.rng;
+            actor.act(n, || rng.normal())
+        });
+        if let Some((alpha_gain, acted)) = scripted {
+            return std::array::from_fn(|ch| {
+                self.dc[ch] + self.background(ch) + ALPHA_WEIGHT[ch] * alpha * alpha_gain + acted[ch]
+            });
+        }
         if n >= self.next_blink + 64 {
             self.next_blink = n + 768 + (self.rng.unit() * 768.0) as u64; // every 3–6 s
         }
@@ -104,18 +118,19 @@ impl Generator {
             0.0
         };
         std::array::from_fn(|ch| {
-            let mut background = 0.0;
-            for k in 0..3 {
-                let s = &mut self.pink[ch][k];
-                *s = PINK_POLES[k] * *s + self.rng.normal();
-                background += PINK_GAINS[k] * *s * (1.0 - PINK_POLES[k]).sqrt();
-            }
-            self.dc[ch]
-                + background * 2.0
-                + ALPHA_WEIGHT[ch] * alpha
-                + BLINK_WEIGHT[ch] * blink
-                + self.rng.normal()
+            self.dc[ch] + self.background(ch) + ALPHA_WEIGHT[ch] * alpha + BLINK_WEIGHT[ch] * blink
         })
+    }
+
+    /// The 1/f background of channel `ch` plus white noise, for the next sample.
+    fn background(&mut self, ch: usize) -> f64 {
+        let mut pink = 0.0;
+        for k in 0..3 {
+            let s = &mut self.pink[ch][k];
+            *s = PINK_POLES[k] * *s + self.rng.normal();
+            pink += PINK_GAINS[k] * *s * (1.0 - PINK_POLES[k]).sqrt();
+        }
+        pink * 2.0 + self.rng.normal()
     }
 }
 
@@ -132,6 +147,14 @@ pub struct VirtualHeadset {
 }
 
 impl VirtualHeadset {
+    /// Virtual headset number `n` acting out `script` (docs/detections.md, "Scripted
+    /// sessions") instead of blinking by itself.
+    pub fn scripted(n: u32, real_time: bool, script: &VirtualScript) -> Result<Self, DriverError> {
+        let mut headset = Self::new(n, real_time)?;
+        headset.generator.actor = Some(Actor::new(script, f64::from(VIRTUAL_EEG_HZ)));
+        Ok(headset)
+    }
+
     /// Virtual headset number `n` (1, 2, …), paced at the real rate or as fast as possible.
     pub fn new(n: u32, real_time: bool) -> Result<Self, DriverError> {
         let serial = Serial::from_usb(&virtual_serial(n))?;

@@ -32,6 +32,9 @@ const GAZE_HOLD_S: f64 = 4.0;
 const NOISE_MEMORY_S: f64 = 10.0;
 /// An excursion longer than this is cut (and judged) there.
 const MAX_EXCURSION_S: f64 = 1.5;
+/// Seconds after an excursion during which no other starts and the noise is not learned:
+/// the band-pass rings back the other way after a large deflection.
+const REFRACTORY_S: f64 = 0.4;
 
 #[derive(Debug, Clone, Copy)]
 struct Excursion {
@@ -68,6 +71,8 @@ pub(crate) struct EyeDetector {
     noise_h: f64,
     n: u64,
     last_quiet: u64,
+    /// No excursion starts, and the noise is not learned, before this sample.
+    settled_at: u64,
     excursion: Option<Excursion>,
     gaze: Gaze,
 }
@@ -83,6 +88,7 @@ impl EyeDetector {
             noise_h: 0.0,
             n: 0,
             last_quiet: 0,
+            settled_at: 0,
             excursion: None,
             gaze: Gaze::Centre,
         }
@@ -103,7 +109,8 @@ impl EyeDetector {
         let offset = *self.offset.get_or_insert(raw);
         let f: [f64; 4] = std::array::from_fn(|i| self.filters[i].run(raw[i] - offset[i]));
         let (left, horizontal, right) = (f[0], f[1] - f[2], f[3]);
-        let vertical = (left + right) / 2.0;
+        // Either eye: a wink shows on one side only.
+        let vertical = left.max(right);
         let (tv, th) = self.thresholds();
         let warm = n as f64 >= WARM_UP_S * self.rate;
         if let Gaze::Left(since) | Gaze::Right(since) = self.gaze
@@ -113,14 +120,16 @@ impl EyeDetector {
         }
         let Some(mut ex) = self.excursion else {
             let k = 1.0 / (NOISE_MEMORY_S * self.rate);
-            if vertical.max(0.0) < tv && horizontal.abs() < th {
+            let refractory = n < self.settled_at;
+            // Learn the noise from quiet signal only (under half the thresholds, ~3 RMS).
+            if !refractory && vertical.abs() < tv / 2.0 && horizontal.abs() < th / 2.0 {
                 self.noise_v += k * (vertical * vertical - self.noise_v);
                 self.noise_h += k * (horizontal * horizontal - self.noise_h);
             }
             if vertical < tv / 4.0 && horizontal.abs() < th / 4.0 {
                 self.last_quiet = n;
             }
-            if warm && (vertical >= tv || horizontal.abs() >= th) {
+            if warm && !refractory && (vertical >= tv || horizontal.abs() >= th) {
                 self.excursion = Some(Excursion {
                     onset: (self.last_quiet + 1).min(n),
                     start: n,
@@ -146,11 +155,17 @@ impl EyeDetector {
         }
         self.excursion = None;
         self.last_quiet = n;
+        self.settled_at = n + (REFRACTORY_S * self.rate) as u64;
         self.judge(&ex, tv, th, n)
     }
 
     fn judge(&mut self, ex: &Excursion, tv: f64, th: f64, n: u64) -> Option<EyeEvent> {
-        let event = |action| Some(EyeEvent { action, onset: ex.onset });
+        let event = |action| {
+            Some(EyeEvent {
+                action,
+                onset: ex.onset,
+            })
+        };
         if ex.peak_h.abs() >= th && ex.peak_h.abs() > LOOK_DOMINANCE * ex.peak_v.max(0.0) {
             let toward_left = ex.peak_h > 0.0;
             return match (self.gaze, toward_left) {

@@ -13,9 +13,6 @@ pub use muscles::{EMG_LOW_HZ, ENVELOPE_HZ, FULL_SCALE_Z, MuscleReading, TEMPLATE
 /// `fac` frames per second.
 pub const FAC_RATE_HZ: u16 = 32;
 
-/// The `fac` columns.
-pub const FAC_COLS: [&str; 5] = ["eyeAct", "uAct", "uPow", "lAct", "lPow"];
-
 /// What the eyes did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EyeAction {
@@ -63,7 +60,12 @@ pub enum FaceAction {
 
 impl FaceAction {
     /// Every expression the universal signature tells apart.
-    pub const ALL: [FaceAction; 4] = [FaceAction::Surprise, FaceAction::Frown, FaceAction::Smile, FaceAction::Clench];
+    pub const ALL: [FaceAction; 4] = [
+        FaceAction::Surprise,
+        FaceAction::Frown,
+        FaceAction::Smile,
+        FaceAction::Clench,
+    ];
 
     /// The Cortex name (`uAct` / `lAct`).
     pub const fn name(self) -> &'static str {

@@ -30,24 +30,36 @@ pub const WARM_UP_S: f64 = 10.0;
 const BASELINE_MEMORY_S: f64 = 20.0;
 /// The baseline learns only while activity stays under this z.
 const REST_Z: f64 = 2.0;
+/// A burst ends after this long at rest (muscle activity flickers within one expression).
+const END_AFTER_S: f64 = 0.3;
+/// A burst is named once it has lasted this long (its first moments fit any pattern).
+const NAME_AFTER_S: f64 = 0.15;
 
 /// Where each expression shows, by site (AF3 F7 F3 FC5 T7 P7 O1 O2 P8 T8 FC6 F4 F8 AF4).
 pub const TEMPLATES: [(FaceAction, [f64; EEG_CHANNELS]); 4] = [
     (
         FaceAction::Surprise,
-        [0.7, 0.5, 1.0, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 1.0, 0.5, 0.7],
+        [
+            0.6, 0.5, 1.0, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 1.0, 0.5, 0.6,
+        ],
     ),
     (
         FaceAction::Frown,
-        [1.0, 0.2, 0.5, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.5, 0.2, 1.0],
+        [
+            1.0, 0.2, 0.5, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.5, 0.2, 1.0,
+        ],
     ),
     (
         FaceAction::Smile,
-        [0.3, 1.0, 0.2, 0.6, 0.3, 0.0, 0.0, 0.0, 0.0, 0.3, 0.6, 0.2, 1.0, 0.3],
+        [
+            0.3, 1.0, 0.2, 0.6, 0.3, 0.0, 0.0, 0.0, 0.0, 0.3, 0.6, 0.2, 1.0, 0.3,
+        ],
     ),
     (
         FaceAction::Clench,
-        [0.1, 0.8, 0.2, 0.8, 1.0, 0.3, 0.1, 0.1, 0.3, 1.0, 0.8, 0.2, 0.8, 0.1],
+        [
+            0.1, 0.8, 0.2, 0.8, 1.0, 0.3, 0.1, 0.1, 0.3, 1.0, 0.8, 0.2, 0.8, 0.1,
+        ],
     ),
 ];
 
@@ -68,16 +80,34 @@ pub(crate) struct MuscleDetector {
     envelope: [f64; EEG_CHANNELS],
     mean: [f64; EEG_CHANNELS],
     var: [f64; EEG_CHANNELS],
+    /// The excess envelope summed since the current burst began: its pattern decides the
+    /// expression, so one burst keeps one name.
+    burst: Option<[f64; EEG_CHANNELS]>,
+    burst_len: u64,
+    /// Samples at rest since the burst was last active.
+    resting: u64,
+    /// The name a burst got when it was first named: it keeps it to its end.
+    burst_action: Option<FaceAction>,
     n: u64,
 }
 
 impl MuscleDetector {
     pub(crate) fn new(rate: f64) -> Self {
         let band = (0..EEG_CHANNELS)
-            .map(|_| Chain::new(rate, &[(Type::HighPass, EMG_LOW_HZ), (Type::HighPass, EMG_LOW_HZ)]))
+            .map(|_| {
+                Chain::new(
+                    rate,
+                    &[(Type::HighPass, EMG_LOW_HZ), (Type::HighPass, EMG_LOW_HZ)],
+                )
+            })
             .collect();
         let smooth = (0..EEG_CHANNELS)
-            .map(|_| Chain::new(rate, &[(Type::LowPass, ENVELOPE_HZ), (Type::LowPass, ENVELOPE_HZ)]))
+            .map(|_| {
+                Chain::new(
+                    rate,
+                    &[(Type::LowPass, ENVELOPE_HZ), (Type::LowPass, ENVELOPE_HZ)],
+                )
+            })
             .collect();
         MuscleDetector {
             rate,
@@ -87,6 +117,10 @@ impl MuscleDetector {
             envelope: [0.0; EEG_CHANNELS],
             mean: [0.0; EEG_CHANNELS],
             var: [0.0; EEG_CHANNELS],
+            burst: None,
+            burst_len: 0,
+            resting: 0,
+            burst_action: None,
             n: 0,
         }
     }
@@ -99,7 +133,26 @@ impl MuscleDetector {
             self.envelope[ch] = self.smooth[ch].run(x * x).max(0.0).sqrt();
         }
         let warming = (self.n as f64) < WARM_UP_S * self.rate;
-        if warming || self.activity() < REST_Z {
+        let activity = self.activity();
+        if warming || activity < REST_Z {
+            self.resting += 1;
+            if warming || self.resting as f64 > END_AFTER_S * self.rate {
+                self.burst = None;
+                self.burst_len = 0;
+                self.burst_action = None;
+            }
+        } else {
+            self.resting = 0;
+            self.burst_len += 1;
+            let sum = self.burst.get_or_insert([0.0; EEG_CHANNELS]);
+            for ((total, e), m) in sum.iter_mut().zip(&self.envelope).zip(&self.mean) {
+                *total += (e - m).max(0.0);
+            }
+            if self.burst_action.is_none() && self.burst_len as f64 >= NAME_AFTER_S * self.rate {
+                self.burst_action = Some(Self::name(sum));
+            }
+        }
+        if warming || activity < REST_Z {
             // Fast at first, then a slow memory.
             let k = (1.0 / (self.n as f64 + 1.0)).max(1.0 / (BASELINE_MEMORY_S * self.rate));
             for ch in 0..EEG_CHANNELS {
@@ -121,26 +174,36 @@ impl MuscleDetector {
         (0..EEG_CHANNELS).map(|ch| self.z(ch)).sum::<f64>() / (EEG_CHANNELS as f64).sqrt()
     }
 
+    /// The expression whose template best fits `excess` (cosine similarity).
+    fn name(excess: &[f64; EEG_CHANNELS]) -> FaceAction {
+        let norm = excess.iter().map(|e| e * e).sum::<f64>().sqrt();
+        TEMPLATES
+            .iter()
+            .map(|(action, t)| {
+                let tn = t.iter().map(|w| w * w).sum::<f64>().sqrt();
+                let dot: f64 = t.iter().zip(excess).map(|(w, e)| w * e).sum();
+                (*action, dot / (tn * norm.max(1e-12)))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(FaceAction::Clench, |(a, _)| a)
+    }
+
     /// The reading now; None while warming up or at rest (no positive activity).
     pub(crate) fn reading(&self) -> Option<MuscleReading> {
         if (self.n as f64) < WARM_UP_S * self.rate {
             return None;
         }
         let activity = self.activity();
-        if activity <= 0.0 {
+        if activity <= 0.0 || (self.burst.is_some() && (self.burst_len as f64) < NAME_AFTER_S * self.rate) {
             return None;
         }
-        let excess: [f64; EEG_CHANNELS] = std::array::from_fn(|ch| (self.envelope[ch] - self.mean[ch]).max(0.0));
-        let norm = excess.iter().map(|e| e * e).sum::<f64>().sqrt();
-        let action = TEMPLATES
-            .iter()
-            .map(|(action, t)| {
-                let tn = t.iter().map(|w| w * w).sum::<f64>().sqrt();
-                let dot: f64 = t.iter().zip(&excess).map(|(w, e)| w * e).sum();
-                (*action, dot / (tn * norm.max(1e-12)))
-            })
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map_or(FaceAction::Clench, |(a, _)| a);
+        let action = match (self.burst_action, &self.burst) {
+            (Some(a), _) => a,
+            (None, Some(sum)) => Self::name(sum),
+            (None, None) => Self::name(&std::array::from_fn(|ch| {
+                (self.envelope[ch] - self.mean[ch]).max(0.0)
+            })),
+        };
         Some(MuscleReading {
             action,
             power: (activity / FULL_SCALE_Z).clamp(0.0, 1.0),

@@ -27,23 +27,6 @@ pub const STALE_AFTER: u32 = 6;
 /// Time constant of long-term excitement, the slow average of excitement, in seconds.
 pub const LONG_TERM_SECONDS: f64 = 60.0;
 
-/// The `met` column names, in order.
-pub const MET_COLS: [&str; 13] = [
-    "attention.isActive",
-    "attention",
-    "eng.isActive",
-    "eng",
-    "exc.isActive",
-    "exc",
-    "lex",
-    "str.isActive",
-    "str",
-    "rel.isActive",
-    "rel",
-    "int.isActive",
-    "int",
-];
-
 /// One metric at one update.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct MetricValue {
@@ -184,8 +167,16 @@ mod tests {
     fn inactive_and_null_while_warming_up_then_active() {
         let mut m = PerformanceMetrics::new(128);
         let out = run(&mut m, 0, 30, 10.0, 5.0);
-        assert!(out[..WARM_UP - 1].iter().all(|s| s.values.iter().all(|v| !v.active && v.scaled.is_none())));
-        assert!(out[WARM_UP..].iter().all(|s| s.values.iter().all(|v| v.active && v.scaled.is_some())));
+        assert!(
+            out[..WARM_UP - 1]
+                .iter()
+                .all(|s| s.values.iter().all(|v| !v.active && v.scaled.is_none()))
+        );
+        assert!(
+            out[WARM_UP..]
+                .iter()
+                .all(|s| s.values.iter().all(|v| v.active && v.scaled.is_some()))
+        );
         assert!(out.last().unwrap().long_term_excitement.is_some());
     }
 
@@ -219,7 +210,10 @@ mod tests {
             .collect();
         assert!(spoilt.iter().all(|s| s.values.iter().all(|v| v.raw.is_none())));
         assert!(!spoilt.last().unwrap().values[0].active);
-        assert!(spoilt.last().unwrap().values[0].scaled.is_some(), "the last value is held");
+        assert!(
+            spoilt.last().unwrap().values[0].scaled.is_some(),
+            "the last value is held"
+        );
     }
 
     #[test]
@@ -227,7 +221,9 @@ mod tests {
         let mut m = PerformanceMetrics::new(128);
         let mut contact = GOOD;
         contact[6] = 0; // O1: relaxation reads it, engagement does not
-        let out: Vec<MetSample> = (0..5 * 128).filter_map(|n| m.push(signal(n, 10.0, 5.0), &contact)).collect();
+        let out: Vec<MetSample> = (0..5 * 128)
+            .filter_map(|n| m.push(signal(n, 10.0, 5.0), &contact))
+            .collect();
         let last = out.last().unwrap();
         assert!(last.get(Metric::Relaxation).raw.is_none());
         assert!(last.get(Metric::Engagement).raw.is_some());

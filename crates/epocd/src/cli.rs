@@ -157,6 +157,10 @@ pub struct ServeArgs {
     /// Add this many virtual headsets [config: virtual_headsets].
     #[arg(long = "virtual", value_name = "N")]
     pub virtual_headsets: Option<u32>,
+    /// The virtual headsets act out this script of blinks, expressions and mental states
+    /// (docs/detections.md) [config: virtual_script].
+    #[arg(long, value_name = "FILE")]
+    pub virtual_script: Option<PathBuf>,
     /// Add a headset that plays this capture in a loop (repeatable; pair each with --serial)
     /// [config: [[replay]]; flags replace the config's list].
     #[arg(long, value_name = "FILE")]

@@ -52,6 +52,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Virtual headsets to add.
     pub virtual_headsets: u32,
+    /// A script the virtual headsets act out (docs/detections.md).
+    pub virtual_script: Option<PathBuf>,
     /// Captures to serve as looping headsets.
     pub replay: Vec<ReplayEntry>,
     /// Watch USB for dongles.
@@ -88,6 +90,7 @@ impl Default for Config {
             tls: true,
             allowed_origins: Vec::new(),
             virtual_headsets: 0,
+            virtual_script: None,
             replay: Vec::new(),
             hotplug: true,
             ble_scan_seconds: 3.0,
@@ -184,8 +187,8 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/epocd.toml");
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(Config::parse(&text, &path).unwrap(), Config::default());
-        // Uncommenting every option gives the defaults again (plus the example data dir and
-        // capture), so the comments show the real defaults and every key is spelled right.
+        // Uncommenting every option gives the defaults again (plus the example data dir,
+        // script and capture), so the comments show the real defaults and every key is spelled right.
         let uncommented: String = text
             .lines()
             .map(|l| match l.strip_prefix('#') {
@@ -198,6 +201,7 @@ mod tests {
             .join("\n");
         let expected = Config {
             data_dir: Some(PathBuf::from("/var/lib/epocd")),
+            virtual_script: Some(PathBuf::from("/etc/epocd/session.script")),
             replay: vec![ReplayEntry {
                 file: PathBuf::from("/path/to/capture.dump"),
                 serial: "UD20160103001874".into(),
@@ -211,7 +215,7 @@ mod tests {
             .count();
         assert_eq!(
             keys,
-            10 + 2 + 3,
+            11 + 2 + 3,
             "every option (and the replay and lsl tables' keys) appears"
         );
     }

@@ -3,11 +3,13 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cortex_rpc::tls::{self, TlsPaths};
 use cortex_rpc::{Server, ServerOptions};
-use cortex_service::{Cortex, HeadsetSpec, ServiceConfig};
+use cortex_service::{Cortex, HeadsetSpec, Script, ServiceConfig};
+use epoc_driver::virtual_script::VirtualScript;
 use epoc_protocol::serial_in_file_name;
 
 use crate::cli::{CertArgs, ServeArgs};
@@ -37,6 +39,7 @@ struct Settings {
     listen: std::net::SocketAddr,
     tls: bool,
     virtual_headsets: u32,
+    virtual_script: Option<PathBuf>,
     replay: Vec<ReplayEntry>,
     allowed_origins: Vec<String>,
     hotplug: bool,
@@ -86,6 +89,10 @@ fn settings(args: &ServeArgs, config: &Config) -> Result<Settings, CliError> {
         listen: args.listen.unwrap_or(config.listen),
         tls: config.tls && !args.no_tls,
         virtual_headsets: args.virtual_headsets.unwrap_or(config.virtual_headsets),
+        virtual_script: args
+            .virtual_script
+            .clone()
+            .or_else(|| config.virtual_script.clone()),
         replay,
         allowed_origins: if args.allow_origin.is_empty() {
             config.allowed_origins.clone()
@@ -140,8 +147,27 @@ pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Pa
         lsl_marker_streams: set.lsl_marker_streams.clone(),
         lsl_band_power: set.lsl_band_power,
     })?;
+    let script = match &set.virtual_script {
+        Some(path) => Some(Script(Arc::new(
+            VirtualScript::load(path).map_err(|e| CliError::Usage(e.to_string()))?,
+        ))),
+        None => None,
+    };
+    if script.is_some() && set.virtual_headsets == 0 {
+        return Err(CliError::Usage(
+            "a virtual script needs virtual headsets to act it out: add --virtual N (or virtual_headsets)"
+                .into(),
+        ));
+    }
     for n in 1..=set.virtual_headsets {
-        let id = cortex.add_headset(HeadsetSpec::Virtual(n))?;
+        let spec = match &script {
+            Some(script) => HeadsetSpec::Scripted {
+                n,
+                script: script.clone(),
+            },
+            None => HeadsetSpec::Virtual(n),
+        };
+        let id = cortex.add_headset(spec)?;
         tracing::info!("virtual headset {id}");
     }
     for r in &set.replay {

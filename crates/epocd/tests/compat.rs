@@ -248,10 +248,10 @@ async fn the_licence_lists_only_the_scopes_epocd_serves() {
         .iter()
         .map(|s| s.as_str().unwrap())
         .collect();
-    // eeg, mot, dev, eq and band power are served; performance metrics (pm) are not.
+    // eeg, mot, dev, eq, band power and performance metrics (pm) are served.
     let mut sorted = scopes.clone();
     sorted.sort_unstable();
-    assert_eq!(sorted, ["bp", "dev", "eeg", "eq", "mot"], "{r}");
+    assert_eq!(sorted, ["bp", "dev", "eeg", "eq", "mot", "pm"], "{r}");
 }
 
 #[tokio::test]

@@ -1,0 +1,344 @@
+//! The detections thread of one headset: the `met` and `fac` streams, computed from the ring
+//! with a cursor of its own, so neither the acquisition thread nor the fan-out (which serves
+//! eeg at the headset rate) ever waits for them. It runs only while a session is subscribed
+//! to one of them; each detector runs only while its stream is wanted.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use epoc_facial::{FacFrame, FacialDetector, Thresholds};
+use epoc_metrics::{MetSample, PerformanceMetrics};
+use epoc_protocol::{DeviceState, ReportKind};
+use epoc_sample::Sample;
+use sample_ring::{Next, Reader, RingHandle};
+
+use crate::fanout::{LiveInfo, Outbox};
+use crate::frame::{frame_after_sid, frame_before_sid, frame_start, push_f64};
+use cortex_api::{Stream, warning};
+
+/// How often the thread drains the ring: well under a `fac` period (31 ms).
+const POLL: Duration = Duration::from_millis(10);
+
+pub(crate) enum DetectionControl {
+    Subscribe {
+        sid: String,
+        streams: u8,
+        outbox: Arc<dyn Outbox>,
+    },
+    Unsubscribe {
+        sid: String,
+        streams: u8,
+    },
+    Thresholds {
+        sid: String,
+        thresholds: Thresholds,
+    },
+    Stop,
+}
+
+struct Subscriber {
+    sid: String,
+    streams: u8,
+    outbox: Arc<dyn Outbox>,
+    thresholds: Thresholds,
+}
+
+/// The running detections thread (joined on drop).
+pub(crate) struct Detections {
+    control: Sender<DetectionControl>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Detections {
+    pub(crate) fn start(ring: &RingHandle<Sample>, name: &str, live: Arc<LiveInfo>) -> std::io::Result<Self> {
+        let (control, rx) = unbounded();
+        let worker = Worker {
+            reader: ring.reader(),
+            control: rx,
+            live,
+            subs: Vec::new(),
+            thresholds: Vec::new(),
+            state: None,
+            head: String::with_capacity(256),
+            tail: String::with_capacity(64),
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("detect-{name}"))
+            .spawn(move || worker.run())?;
+        Ok(Detections {
+            control,
+            thread: Some(thread),
+        })
+    }
+
+    pub(crate) fn send(&self, c: DetectionControl) {
+        let _ = self.control.send(c);
+        if let Some(t) = &self.thread {
+            t.thread().unpark();
+        }
+    }
+}
+
+impl Drop for Detections {
+    fn drop(&mut self) {
+        self.send(DetectionControl::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Detectors {
+    rate: u16,
+    device: DeviceState,
+    metrics: Option<PerformanceMetrics>,
+    facial: Option<FacialDetector>,
+}
+
+struct Worker {
+    reader: Reader<Sample>,
+    control: Receiver<DetectionControl>,
+    live: Arc<LiveInfo>,
+    subs: Vec<Subscriber>,
+    /// Thresholds set for sessions not (yet) subscribed to `fac`.
+    thresholds: Vec<(String, Thresholds)>,
+    state: Option<Detectors>,
+    head: String,
+    tail: String,
+}
+
+impl Worker {
+    fn run(mut self) {
+        // Only samples from now on: detections start fresh.
+        while let Next::Item(_) | Next::Missed(_) = self.reader.try_next() {}
+        loop {
+            while let Ok(c) = self.control.try_recv() {
+                if !self.control_message(c) {
+                    return;
+                }
+            }
+            self.sync_detectors();
+            loop {
+                match self.reader.try_next() {
+                    Next::Item(s) => self.on_sample(&s),
+                    Next::Missed(n) => {
+                        tracing::warn!("detections fell {n} samples behind the headset; they restart");
+                        self.state = None;
+                    }
+                    Next::Empty => break,
+                }
+            }
+            std::thread::park_timeout(POLL);
+        }
+    }
+
+    /// Apply one control message; false to stop.
+    fn control_message(&mut self, c: DetectionControl) -> bool {
+        match c {
+            DetectionControl::Subscribe { sid, streams, outbox } => {
+                match self.subs.iter_mut().find(|s| s.sid == sid) {
+                    Some(s) => s.streams |= streams,
+                    None => {
+                        let thresholds = self
+                            .thresholds
+                            .iter()
+                            .find(|(s, _)| *s == sid)
+                            .map_or_else(Thresholds::default, |(_, t)| *t);
+                        self.subs.push(Subscriber {
+                            sid,
+                            streams,
+                            outbox,
+                            thresholds,
+                        });
+                    }
+                }
+            }
+            DetectionControl::Unsubscribe { sid, streams } => {
+                if let Some(s) = self.subs.iter_mut().find(|s| s.sid == sid) {
+                    s.streams &= !streams;
+                }
+                self.subs.retain(|s| s.streams != 0);
+            }
+            DetectionControl::Thresholds { sid, thresholds } => {
+                if let Some(s) = self.subs.iter_mut().find(|s| s.sid == sid) {
+                    s.thresholds = thresholds;
+                }
+                self.thresholds.retain(|(s, _)| *s != sid);
+                self.thresholds.push((sid, thresholds));
+            }
+            DetectionControl::Stop => return false,
+        }
+        true
+    }
+
+    fn wants(&self, stream: Stream) -> bool {
+        self.subs.iter().any(|s| s.streams & stream.bit() != 0)
+    }
+
+    /// Drop a detector nobody wants (it starts fresh, warm-up included, when wanted again).
+    fn sync_detectors(&mut self) {
+        let (met, fac) = (self.wants(Stream::Met), self.wants(Stream::Fac));
+        if let Some(d) = self.state.as_mut() {
+            if !met {
+                d.metrics = None;
+            }
+            if !fac {
+                d.facial = None;
+            }
+            if met && d.metrics.is_none() {
+                d.metrics = Some(PerformanceMetrics::new(d.rate));
+            }
+            if fac && d.facial.is_none() {
+                d.facial = Some(FacialDetector::new(d.rate));
+            }
+        }
+    }
+
+    fn on_sample(&mut self, s: &Sample) {
+        let r = &s.report;
+        if r.kind == ReportKind::Motion || !r.has_eeg() {
+            return;
+        }
+        let rate = r.mode.eeg_rate.hz();
+        if self.state.as_ref().is_none_or(|d| d.rate != rate) {
+            self.state = Some(Detectors {
+                rate,
+                device: DeviceState::default(),
+                metrics: None,
+                facial: None,
+            });
+            self.sync_detectors();
+        }
+        let Some(d) = self.state.as_mut() else { return };
+        d.device.update(r);
+        let uv = r.eeg_microvolts();
+        let met = d.metrics.as_mut().and_then(|m| m.push(uv, &d.device.levels));
+        let fac = d.facial.as_mut().and_then(|f| f.push(uv));
+        if let Some(m) = met {
+            self.send_met(&m, s.time);
+        }
+        if let Some(f) = fac {
+            self.send_fac(&f, s.time);
+        }
+    }
+
+    fn send_met(&mut self, m: &MetSample, time: f64) {
+        let head = &mut self.head;
+        frame_start(head, Stream::Met);
+        write_met(head, m);
+        frame_before_sid(head);
+        frame_after_sid(&mut self.tail, time);
+        let bit = Stream::Met.bit();
+        let (head, tail) = (&self.head, &self.tail);
+        let failed: Vec<usize> = (0..self.subs.len())
+            .filter(|&i| {
+                let sub = &self.subs[i];
+                sub.streams & bit != 0 && !sub.outbox.push_parts(&[head, &sub.sid, tail])
+            })
+            .collect();
+        self.drop_clients(failed);
+    }
+
+    fn send_fac(&mut self, f: &FacFrame, time: f64) {
+        let bit = Stream::Fac.bit();
+        frame_after_sid(&mut self.tail, time);
+        let mut failed = Vec::new();
+        for (i, sub) in self.subs.iter().enumerate() {
+            if sub.streams & bit == 0 {
+                continue;
+            }
+            // Thresholds are per session, so the head is too (32 short frames a second).
+            let head = &mut self.head;
+            frame_start(head, Stream::Fac);
+            let (u_act, u_pow, l_act, l_pow) = sub.thresholds.apply(f);
+            let eye = f.eye.map_or("neutral", |e| e.action.name());
+            for (k, (name, power)) in [(eye, None), (u_act, Some(u_pow)), (l_act, Some(l_pow))]
+                .into_iter()
+                .enumerate()
+            {
+                if k > 0 {
+                    head.push(',');
+                }
+                head.push('"');
+                head.push_str(name);
+                head.push('"');
+                if let Some(p) = power {
+                    head.push(',');
+                    push_f64(head, p, 3);
+                }
+            }
+            frame_before_sid(head);
+            if !sub.outbox.push_parts(&[head, &sub.sid, &self.tail]) {
+                failed.push(i);
+            }
+        }
+        self.drop_clients(failed);
+    }
+
+    fn drop_clients(&mut self, failed: Vec<usize>) {
+        for i in failed.into_iter().rev() {
+            let sub = self.subs.remove(i);
+            self.live.dropped_clients.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                "session {}: the client did not keep up with its data and was disconnected",
+                sub.sid
+            );
+            sub.outbox.close(warning::client_too_slow(&sub.sid));
+            self.subs.retain(|other| !Arc::ptr_eq(&other.outbox, &sub.outbox));
+        }
+    }
+}
+
+/// `met` values in [`cortex_api::streams::MET_COLS`] order: each metric's `isActive` and
+/// scaled value (null until known), long-term excitement after excitement.
+fn write_met(out: &mut String, m: &MetSample) {
+    use epoc_metrics::Metric;
+    fn cell(out: &mut String, v: Option<f64>) {
+        if !out.ends_with('[') {
+            out.push(',');
+        }
+        match v {
+            Some(v) => push_f64(out, v, 6),
+            None => out.push_str("null"),
+        }
+    }
+    for metric in Metric::ALL {
+        let v = m.get(metric);
+        if !out.ends_with('[') {
+            out.push(',');
+        }
+        out.push_str(if v.active { "true" } else { "false" });
+        cell(out, v.scaled);
+        if metric == Metric::Excitement {
+            cell(out, m.long_term_excitement);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn met_values_follow_the_cols() {
+        let mut m = MetSample::default();
+        m.values[1].active = true;
+        m.values[1].scaled = Some(0.25);
+        m.long_term_excitement = Some(0.5);
+        let mut out = String::from("[");
+        write_met(&mut out, &m);
+        out.push(']');
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let cols = cortex_api::streams::MET_COLS;
+        assert_eq!(v.as_array().unwrap().len(), cols.len());
+        let at = |name: &str| &v[cols.iter().position(|c| *c == name).unwrap()];
+        assert_eq!(at("eng.isActive"), &serde_json::json!(true));
+        assert_eq!(at("eng"), &serde_json::json!(0.25));
+        assert_eq!(at("lex"), &serde_json::json!(0.5));
+        assert_eq!(at("attention"), &serde_json::Value::Null);
+        assert_eq!(at("int.isActive"), &serde_json::json!(false));
+    }
+}

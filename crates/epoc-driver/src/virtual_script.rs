@@ -1,0 +1,193 @@
+//! Scripted events for the virtual headset: what a person would do with their face and mind
+//! at known times, so detections can be tested against ground truth through the real
+//! encrypt → decrypt → decode path.
+//!
+//! A script is text, one event per line: `<start seconds> <action> [<duration seconds>]
+//! [<strength>]`, `#` starts a comment. Actions:
+//! - eyes: `blink`, `winkL`, `winkR` (a closure), `lookL`, `lookR` (gaze held for the
+//!   duration, then back);
+//! - face: `surprise`, `frown`, `smile`, `clench` (a muscle burst for the duration);
+//! - mind: `relaxed` (posterior alpha up, beta down), `engaged` (beta up, alpha and theta
+//!   down), `neutral` (nothing), reached over 5 s and left over 5 s.
+//!
+//! Strength scales the amplitude (1 = the defaults of docs/detections.md). With a script the
+//! headset makes no spontaneous blinks: everything it acts out is in the script.
+
+use std::path::Path;
+
+use crate::DriverError;
+
+/// What a scripted event acts out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptAction {
+    /// Both eyelids, 250 ms.
+    Blink,
+    /// The left eyelid, 400 ms.
+    WinkLeft,
+    /// The right eyelid, 400 ms.
+    WinkRight,
+    /// Gaze to the left, held.
+    LookLeft,
+    /// Gaze to the right, held.
+    LookRight,
+    /// Frontalis (eyebrows raised).
+    Surprise,
+    /// Corrugator (eyebrows together).
+    Frown,
+    /// Zygomaticus.
+    Smile,
+    /// Masseter and temporalis.
+    Clench,
+    /// Alpha up, beta down.
+    Relaxed,
+    /// Beta up, alpha and theta down.
+    Engaged,
+    /// No change.
+    Neutral,
+}
+
+impl ScriptAction {
+    const NAMES: [(&'static str, ScriptAction, f64); 12] = [
+        ("blink", ScriptAction::Blink, 0.25),
+        ("winkL", ScriptAction::WinkLeft, 0.4),
+        ("winkR", ScriptAction::WinkRight, 0.4),
+        ("lookL", ScriptAction::LookLeft, 1.0),
+        ("lookR", ScriptAction::LookRight, 1.0),
+        ("surprise", ScriptAction::Surprise, 1.0),
+        ("frown", ScriptAction::Frown, 1.0),
+        ("smile", ScriptAction::Smile, 1.0),
+        ("clench", ScriptAction::Clench, 1.0),
+        ("relaxed", ScriptAction::Relaxed, 60.0),
+        ("engaged", ScriptAction::Engaged, 60.0),
+        ("neutral", ScriptAction::Neutral, 60.0),
+    ];
+
+    /// The script name of this action.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, a, _)| *a == self)
+            .map_or("?", |(n, _, _)| n)
+    }
+}
+
+/// One scripted event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScriptEvent {
+    /// Seconds from the headset's first sample.
+    pub start: f64,
+    /// What happens.
+    pub action: ScriptAction,
+    /// How long, in seconds.
+    pub duration: f64,
+    /// Amplitude scale (1 = default).
+    pub strength: f64,
+}
+
+/// A parsed script, events in start order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VirtualScript {
+    /// The events.
+    pub events: Vec<ScriptEvent>,
+}
+
+impl VirtualScript {
+    /// Read and parse a script file.
+    pub fn load(path: &Path) -> Result<Self, DriverError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            DriverError::Script(format!(
+                "cannot read the virtual headset script {}: {e}",
+                path.display()
+            ))
+        })?;
+        Self::parse(&text).map_err(|e| DriverError::Script(format!("{}: {e}", path.display())))
+    }
+
+    /// Parse script text; an error names the line and what is wrong with it.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut events = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let bad = |what: String| {
+                format!(
+                    "line {}: {what} (expected `<seconds> <action> [<duration>] [<strength>]`)",
+                    i + 1
+                )
+            };
+            let mut parts = line.split_whitespace();
+            let number = |s: Option<&str>, what: &str| -> Result<Option<f64>, String> {
+                match s {
+                    None => Ok(None),
+                    Some(s) => match s.parse::<f64>() {
+                        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+                        _ => Err(bad(format!("{what} {s:?} is not a number ≥ 0"))),
+                    },
+                }
+            };
+            let start = number(parts.next(), "the start")?.unwrap_or(0.0);
+            let name = parts.next().ok_or_else(|| bad("no action".into()))?;
+            let (_, action, default_duration) = ScriptAction::NAMES
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .copied()
+                .ok_or_else(|| {
+                    let known: Vec<&str> = ScriptAction::NAMES.iter().map(|(n, _, _)| *n).collect();
+                    bad(format!("unknown action {name:?}; known: {}", known.join(", ")))
+                })?;
+            let duration = number(parts.next(), "the duration")?.unwrap_or(default_duration);
+            let strength = number(parts.next(), "the strength")?.unwrap_or(1.0);
+            if let Some(extra) = parts.next() {
+                return Err(bad(format!("unexpected {extra:?}")));
+            }
+            if duration <= 0.0 {
+                return Err(bad("the duration must be above 0".into()));
+            }
+            events.push(ScriptEvent {
+                start,
+                action,
+                duration,
+                strength,
+            });
+        }
+        events.sort_by(|a, b| a.start.total_cmp(&b.start));
+        Ok(VirtualScript { events })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_events_with_defaults_and_sorts_them() {
+        let s = VirtualScript::parse("# a test\n12.5 clench 2 0.5\n3 blink\n\n5 relaxed # calm\n").unwrap();
+        assert_eq!(s.events.len(), 3);
+        assert_eq!(s.events[0].action, ScriptAction::Blink);
+        assert_eq!((s.events[0].duration, s.events[0].strength), (0.25, 1.0));
+        assert_eq!(s.events[1].duration, 60.0);
+        assert_eq!(
+            (s.events[2].start, s.events[2].duration, s.events[2].strength),
+            (12.5, 2.0, 0.5)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_fix() {
+        let e = VirtualScript::parse("1 blink\n2 yawn\n").unwrap_err();
+        assert!(
+            e.starts_with("line 2: unknown action \"yawn\"; known: blink"),
+            "{e}"
+        );
+        let e = VirtualScript::parse("x blink").unwrap_err();
+        assert!(e.contains("line 1: the start \"x\" is not a number"), "{e}");
+        assert!(VirtualScript::parse("1 blink 0").unwrap_err().contains("above 0"));
+        assert!(
+            VirtualScript::parse("1 blink 1 1 1")
+                .unwrap_err()
+                .contains("unexpected")
+        );
+    }
+}
