@@ -12,7 +12,9 @@ use epoc_protocol::{DISPLAY_ORDER, DeviceState, Resolution};
 use epoc_sample::Sample;
 use serde_json::Value;
 
+use super::detections::FeCells;
 use super::{Pending, RecordData, StreamTypes, is_motion};
+use epoc_metrics::{MET_RATE_HZ, MetSample, Metric};
 use crate::RecordError;
 use crate::store::{Marker, RecordMeta};
 
@@ -27,6 +29,9 @@ pub(crate) enum Layout {
     Motion,
     /// V1 band-power file: one row per band-power computation (8 Hz).
     BandPower,
+    /// V1 detections file: performance metrics and facial expressions, on the rows (of the
+    /// EEG timeline) where either has a value.
+    Detections,
 }
 
 /// Append `v` with exactly `decimals` decimals (rounded), fast: integer arithmetic only.
@@ -105,6 +110,11 @@ fn header_line(
         types.push("BP");
         rates.push(format!("pow_{POW_RATE_HZ}"));
     }
+    if streams.performance_metrics && matches!(layout, Layout::Wide | Layout::Detections) {
+        types.extend(["PM", "FE"]);
+        rates.push(format!("met_{MET_RATE_HZ}"));
+        rates.push(format!("fac_{}", epoc_facial::FAC_RATE_HZ));
+    }
     let version = if layout == Layout::Wide { "2.1" } else { "1.0" };
     format!(
         "title:{}, start timestamp:{:.6}, stop timestamp:{:.6}, headset type:{}, headset serial:{}, \
@@ -119,6 +129,63 @@ fn header_line(
         rates.join(";"),
         types.join(";"),
     )
+}
+
+/// The facial-expression columns (docs/cortex-api.md, "Export formats").
+const FE_COLS: [&str; 6] = [
+    "FE.BlinkWink",
+    "FE.HorizontalEyesDirection",
+    "FE.UpperFaceAction",
+    "FE.UpperFaceActionPower",
+    "FE.LowerFaceAction",
+    "FE.LowerFaceActionPower",
+];
+
+/// The `PM.*` cells of a row: each metric's IsActive (1/0), Scaled, Raw (when this window
+/// was accepted), Min and Max (once warm), then long-term excitement; empty between updates.
+fn push_met(line: &mut Vec<u8>, m: Option<&MetSample>) {
+    let Some(m) = m else {
+        line.extend(std::iter::repeat_n(b',', Metric::ALL.len() * 5 + 1));
+        return;
+    };
+    let cell = |line: &mut Vec<u8>, v: Option<f64>| {
+        line.push(b',');
+        if let Some(v) = v {
+            push_fixed(line, v, 6);
+        }
+    };
+    for metric in Metric::ALL {
+        let v = m.get(metric);
+        line.push(b',');
+        line.push(if v.active { b'1' } else { b'0' });
+        cell(line, v.scaled);
+        cell(line, v.raw);
+        cell(line, v.scale.map(|s| s.min));
+        cell(line, v.scale.map(|s| s.max));
+    }
+    cell(line, m.long_term_excitement);
+}
+
+/// The `FE.*` cells of a row: eye events at their onset, face actions at each `fac` frame.
+fn push_fe(line: &mut Vec<u8>, fe: Option<&FeCells>) {
+    let fe = fe.copied().unwrap_or_default();
+    for name in [fe.blink_wink, fe.horizontal] {
+        line.push(b',');
+        if let Some(n) = name {
+            line.extend_from_slice(n.as_bytes());
+        }
+    }
+    match fe.face {
+        Some((u, u_pow, l, l_pow)) => {
+            for (name, power) in [(u, u_pow), (l, l_pow)] {
+                line.push(b',');
+                line.extend_from_slice(name.as_bytes());
+                line.push(b',');
+                push_fixed(line, power, 3);
+            }
+        }
+        None => line.extend_from_slice(b",,,,"),
+    }
 }
 
 /// Write one CSV file of `layout`.
@@ -136,6 +203,8 @@ pub(crate) fn write_wide(
     let eeg_cols = streams.eeg && matches!(layout, Layout::Wide | Layout::Eeg);
     let mot_cols = streams.motion && matches!(layout, Layout::Wide | Layout::Motion);
     let pow_cols = streams.band_power && matches!(layout, Layout::Wide | Layout::BandPower);
+    let det_cols = streams.performance_metrics && matches!(layout, Layout::Wide | Layout::Detections);
+    let detections = det_cols.then(|| super::detections::rows(&data.eeg));
 
     let mut cols: Vec<String> = vec!["Timestamp".into(), "OriginalTimestamp".into()];
     if eeg_cols {
@@ -172,7 +241,17 @@ pub(crate) fn write_wide(
         }
     }
 
-    // Rows: the EEG timeline, except for the V1 motion and band-power files.
+    if det_cols {
+        for m in Metric::ALL {
+            for part in ["IsActive", "Scaled", "Raw", "Min", "Max"] {
+                cols.push(format!("PM.{}.{part}", m.export_name()));
+            }
+        }
+        cols.push("PM.LongTermExcitement".into());
+        cols.extend(FE_COLS.map(String::from));
+    }
+
+    // Rows: the EEG timeline, except for the V1 motion, band-power and detections files.
     let motion: Vec<&Sample> = match mode.resolution {
         Resolution::Bits14 => data.eeg.iter().collect(),
         Resolution::Bits16 => data.motion.iter().filter(|s| is_motion(s)).collect(),
@@ -183,6 +262,11 @@ pub(crate) fn write_wide(
         Layout::Wide | Layout::Eeg => data.eeg.len(),
         Layout::Motion => motion.len(),
         Layout::BandPower => data.eeg.len().saturating_sub(2 * rate - 1).div_ceil(pow_every),
+        Layout::Detections => detections.as_ref().map_or(0, |d| {
+            (0..data.eeg.len())
+                .filter(|i| d.met.contains_key(i) || d.fe.contains_key(i))
+                .count()
+        }),
     };
 
     let file = pending.create()?;
@@ -261,6 +345,13 @@ pub(crate) fn write_wide(
             }
             continue;
         }
+        if layout == Layout::Detections
+            && detections
+                .as_ref()
+                .is_none_or(|d| !d.met.contains_key(&i) && !d.fe.contains_key(&i))
+        {
+            continue;
+        }
         line.clear();
         push_fixed(&mut line, s.time, 6);
         line.push(b',');
@@ -326,6 +417,10 @@ pub(crate) fn write_wide(
                     push_fixed(&mut line, v, 6);
                 }
             }
+        }
+        if let Some(d) = &detections {
+            push_met(&mut line, d.met.get(&i));
+            push_fe(&mut line, d.fe.get(&i));
         }
         line.push(b'\n');
         out.write_all(&line).map_err(io)?;

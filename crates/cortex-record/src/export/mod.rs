@@ -7,6 +7,7 @@
 
 mod axis;
 mod csv;
+mod detections;
 mod edf;
 mod naming;
 mod source;
@@ -54,8 +55,8 @@ pub struct StreamTypes {
     pub motion: bool,
     /// Band power (computed from the EEG as the live `pow` stream is).
     pub band_power: bool,
-    /// Performance metrics: accepted for compatibility, but epocd has no detections, so no
-    /// column is written for them.
+    /// The detections, recomputed from the EEG: performance-metric (`PM.*`) and
+    /// facial-expression (`FE.*`) columns in CSV, facial-expression annotations in EDF+/BDF+.
     pub performance_metrics: bool,
 }
 
@@ -124,12 +125,25 @@ impl ExportRequest {
             RecordError::Invalid(format!("folder {} is not writable ({e})", self.folder.display()))
         })?;
         let _ = std::fs::remove_file(&probe);
-        if let ExportFormat::Edf(_) = self.format
-            && (self.streams.band_power || self.streams.performance_metrics)
-        {
-            return Err(RecordError::Invalid(
-                "EDF, EDFPLUS and BDFPLUS exports take only the EEG and MOTION stream types".into(),
-            ));
+        if let ExportFormat::Edf(format) = self.format {
+            if self.streams.band_power {
+                return Err(RecordError::Invalid(
+                    "EDF, EDFPLUS and BDFPLUS exports take the EEG, MOTION and PM stream types, not BP \
+                     (export band power as CSV)"
+                        .into(),
+                ));
+            }
+            if self.streams.performance_metrics && !self.streams.eeg {
+                return Err(RecordError::Invalid(
+                    "in EDFPLUS and BDFPLUS, PM annotates the EEG with facial-expression events: add EEG to streamTypes"
+                        .into(),
+                ));
+            }
+            if format == EdfFormat::Edf && self.streams.performance_metrics {
+                return Err(RecordError::Invalid(
+                    "plain EDF has no annotations for the detections: export PM as EDFPLUS, BDFPLUS or CSV".into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -302,6 +316,9 @@ pub fn export_record(
     match req.format {
         ExportFormat::Csv(CsvVersion::V2) => {
             let mut suffix = String::from(".md");
+            if req.streams.performance_metrics {
+                suffix.push_str(".pm.fe");
+            }
             if req.streams.band_power {
                 suffix.push_str(".bp");
             }
@@ -317,6 +334,9 @@ pub fn export_record(
             }
             if req.streams.band_power {
                 add("_BP.csv", FileKind::Csv(csv::Layout::BandPower));
+            }
+            if req.streams.performance_metrics {
+                add("_PM.csv", FileKind::Csv(csv::Layout::Detections));
             }
             add("_intervalMarker.csv", FileKind::IntervalMarkers);
         }
@@ -388,7 +408,12 @@ pub fn export_record(
                     let ExportFormat::Edf(format) = req.format else {
                         continue;
                     };
-                    let input = EdfInput::from_record(meta, markers, record_dir, *eeg, *motion)?;
+                    let mut input = EdfInput::from_record(meta, markers, record_dir, *eeg, *motion)?;
+                    if req.streams.performance_metrics
+                        && let Some(cursor) = SampleCursor::open(&record_dir.join(EEG_FILE))?
+                    {
+                        input.markers.extend(detections::facial_annotations(cursor)?);
+                    }
                     let file = p.create()?;
                     let summary = write_edf(std::io::BufWriter::new(file), format, input, &mut step)?;
                     if *eeg {
