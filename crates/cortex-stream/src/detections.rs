@@ -21,6 +21,10 @@ use cortex_api::{Stream, warning};
 
 /// How often the thread drains the ring: well under a `fac` period (31 ms).
 const POLL: Duration = Duration::from_millis(10);
+/// Ring items of history the detectors start from (about 12 s of a 256 Hz EPOC+ with its
+/// motion), so that `met` has a full window and a first scale at once, and `fac` its noise
+/// and muscle baselines. Nothing is sent for them: frames start with new samples.
+const HISTORY_ITEMS: u64 = 4096;
 
 pub(crate) enum DetectionControl {
     Subscribe {
@@ -55,8 +59,10 @@ pub(crate) struct Detections {
 impl Detections {
     pub(crate) fn start(ring: &RingHandle<Sample>, name: &str, live: Arc<LiveInfo>) -> std::io::Result<Self> {
         let (control, rx) = unbounded();
+        let live_from = ring.written();
         let worker = Worker {
-            reader: ring.reader(),
+            reader: ring.reader_back(HISTORY_ITEMS),
+            live_from,
             control: rx,
             live,
             subs: Vec::new(),
@@ -100,6 +106,9 @@ struct Detectors {
 
 struct Worker {
     reader: Reader<Sample>,
+    /// Ring position of the first sample whose detections are sent (older ones only warm
+    /// the detectors up).
+    live_from: u64,
     control: Receiver<DetectionControl>,
     live: Arc<LiveInfo>,
     subs: Vec<Subscriber>,
@@ -112,8 +121,13 @@ struct Worker {
 
 impl Worker {
     fn run(mut self) {
-        // Only samples from now on: detections start fresh.
-        while let Next::Item(_) | Next::Missed(_) = self.reader.try_next() {}
+        // The first subscription comes right after the start: wait for it, so the history
+        // warms up the detectors it wants.
+        if let Ok(c) = self.control.recv_timeout(Duration::from_secs(1))
+            && !self.control_message(c)
+        {
+            return;
+        }
         loop {
             while let Ok(c) = self.control.try_recv() {
                 if !self.control_message(c) {
@@ -122,8 +136,9 @@ impl Worker {
             }
             self.sync_detectors();
             loop {
+                let live = self.reader.position() >= self.live_from;
                 match self.reader.try_next() {
-                    Next::Item(s) => self.on_sample(&s),
+                    Next::Item(s) => self.on_sample(&s, live),
                     Next::Missed(n) => {
                         tracing::warn!("detections fell {n} samples behind the headset; they restart");
                         self.state = None;
@@ -197,7 +212,7 @@ impl Worker {
         }
     }
 
-    fn on_sample(&mut self, s: &Sample) {
+    fn on_sample(&mut self, s: &Sample, live: bool) {
         let r = &s.report;
         if r.kind == ReportKind::Motion || !r.has_eeg() {
             return;
@@ -217,6 +232,9 @@ impl Worker {
         let uv = r.eeg_microvolts();
         let met = d.metrics.as_mut().and_then(|m| m.push(uv, &d.device.levels));
         let fac = d.facial.as_mut().and_then(|f| f.push(uv));
+        if !live {
+            return;
+        }
         if let Some(m) = met {
             self.send_met(&m, s.time);
         }

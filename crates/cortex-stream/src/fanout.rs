@@ -374,18 +374,14 @@ impl Worker {
 
     /// Start the detections thread if it is not running, and subscribe `sid` there.
     fn detections_subscribe(&mut self, sid: &str, streams: u8, outbox: &Arc<dyn Outbox>) {
+        let mut started = false;
         if self.detections.is_none()
             && let Some((ring, name)) = &self.detection_source
         {
             match Detections::start(ring, name, Arc::clone(&self.live)) {
                 Ok(d) => {
-                    for (sid, thresholds) in &self.thresholds {
-                        d.send(DetectionControl::Thresholds {
-                            sid: sid.clone(),
-                            thresholds: *thresholds,
-                        });
-                    }
                     self.detections = Some(d);
+                    started = true;
                 }
                 Err(e) => tracing::error!("cannot start the detections thread of {name}: {e}"),
             }
@@ -396,6 +392,14 @@ impl Worker {
             streams,
             outbox: Arc::clone(outbox),
         });
+        if started {
+            for (sid, thresholds) in &self.thresholds {
+                d.send(DetectionControl::Thresholds {
+                    sid: sid.clone(),
+                    thresholds: *thresholds,
+                });
+            }
+        }
         match self.detection_subs.iter_mut().find(|(s, _)| s == sid) {
             Some((_, bits)) => *bits |= streams,
             None => self.detection_subs.push((sid.to_owned(), streams)),

@@ -55,45 +55,50 @@ const EDGE_S: f64 = 0.05;
 /// Band gains a state aims at: (alpha, beta, theta).
 fn state_gains(action: ScriptAction) -> Option<(f64, f64, f64)> {
     match action {
-        ScriptAction::Relaxed => Some((2.5, 0.6, 1.0)),
-        ScriptAction::Engaged => Some((0.5, 3.0, 0.7)),
+        ScriptAction::Relaxed => Some((2.0, 0.7, 1.0)),
+        ScriptAction::Engaged => Some((0.6, 2.0, 0.8)),
         ScriptAction::Neutral => Some((1.0, 1.0, 1.0)),
         _ => None,
     }
 }
 
-/// A two-pole resonator driven by white noise, normalised to unit RMS: narrow-band noise
-/// around `hz` about `bandwidth` wide.
+/// Narrow-band noise: white noise through `stages` two-pole resonators around `hz`, about
+/// `bandwidth` wide, normalised to unit RMS. Several stages make the band's skirts fall steeply,
+/// as a cortical rhythm's do, instead of leaking into the muscle band.
 #[derive(Debug, Clone)]
 struct Resonator {
     a1: f64,
     a2: f64,
     gain: f64,
-    y1: f64,
-    y2: f64,
+    state: Vec<(f64, f64)>,
 }
 
 impl Resonator {
-    fn new(hz: f64, bandwidth: f64, rate: f64) -> Self {
+    fn new(hz: f64, bandwidth: f64, rate: f64, stages: usize) -> Self {
         let r = 1.0 - PI * bandwidth / rate;
-        let w = TAU * hz / rate;
-        let c = w.cos();
-        // Output variance of y = 2r·cos(w)·y1 − r²·y2 + x for unit white x.
-        let var = (1.0 + r * r) / ((1.0 - r * r) * ((1.0 + r * r).powi(2) - 4.0 * r * r * c * c));
-        Resonator {
+        let c = (TAU * hz / rate).cos();
+        let mut unit = Resonator {
             a1: 2.0 * r * c,
             a2: -r * r,
-            gain: 1.0 / var.sqrt(),
-            y1: 0.0,
-            y2: 0.0,
-        }
+            gain: 1.0,
+            state: vec![(0.0, 0.0); stages.max(1)],
+        };
+        // The RMS for unit white noise is the root energy of the impulse response.
+        let mut probe = unit.clone();
+        let energy: f64 = (0..16_384).map(|i| probe.next(if i == 0 { 1.0 } else { 0.0 }).powi(2)).sum();
+        unit.gain = 1.0 / energy.sqrt();
+        unit
     }
 
     fn next(&mut self, x: f64) -> f64 {
-        let y = self.a1 * self.y1 + self.a2 * self.y2 + x;
-        self.y2 = self.y1;
-        self.y1 = y;
-        y * self.gain
+        let mut v = x;
+        for (y1, y2) in &mut self.state {
+            let y = self.a1 * *y1 + self.a2 * *y2 + v;
+            *y2 = *y1;
+            *y1 = y;
+            v = y;
+        }
+        v * self.gain
     }
 }
 
@@ -123,13 +128,13 @@ impl Actor {
             active: Vec::new(),
             rate,
             beta: (0..EEG_CHANNELS)
-                .map(|_| Resonator::new(20.0, 8.0, rate))
+                .map(|_| Resonator::new(20.0, 6.0, rate, 3))
                 .collect(),
             theta: (0..EEG_CHANNELS)
-                .map(|_| Resonator::new(6.0, 3.0, rate))
+                .map(|_| Resonator::new(6.0, 3.0, rate, 2))
                 .collect(),
             emg: (0..EEG_CHANNELS)
-                .map(|_| Resonator::new(34.0, 18.0, rate))
+                .map(|_| Resonator::new(36.0, 14.0, rate, 1))
                 .collect(),
         }
     }
@@ -241,7 +246,7 @@ mod tests {
 
     #[test]
     fn the_resonator_has_unit_rms() {
-        let mut r = Resonator::new(34.0, 18.0, 256.0);
+        let mut r = Resonator::new(20.0, 6.0, 256.0, 2);
         let mut state = 1u64;
         let mut normal = || {
             // Box–Muller on a simple LCG: enough for an RMS check.

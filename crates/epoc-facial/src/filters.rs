@@ -20,6 +20,21 @@ impl Chain {
         Chain(sections)
     }
 
+    /// An `order`-th order (even) Butterworth high-pass at `corner` Hz: sections with the
+    /// Butterworth Q of each pole pair, so the stop band falls at `order` × 6 dB/octave.
+    pub(crate) fn butterworth_high_pass(rate: f64, corner: f64, order: usize) -> Self {
+        let pairs = order / 2;
+        let sections = (1..=pairs)
+            .filter_map(|k| {
+                let theta = (2 * k - 1) as f64 * std::f64::consts::PI / (2 * order) as f64;
+                let q = 1.0 / (2.0 * theta.cos());
+                Coefficients::<f64>::from_params(Type::HighPass, rate.hz(), corner.hz(), q).ok()
+            })
+            .map(DirectForm2Transposed::<f64>::new)
+            .collect();
+        Chain(sections)
+    }
+
     pub(crate) fn run(&mut self, x: f64) -> f64 {
         self.0.iter_mut().fold(x, |v, s| s.run(v))
     }
@@ -40,6 +55,16 @@ mod tests {
             }
         }
         peak
+    }
+
+    #[test]
+    fn an_eighth_order_butterworth_is_3_db_down_at_its_corner_and_steep_below() {
+        let make = || Chain::butterworth_high_pass(256.0, 32.0, 8);
+        assert!((gain(&mut make(), 256.0, 32.0) - std::f64::consts::FRAC_1_SQRT_2).abs() < 0.02);
+        // |H| = 1 / sqrt(1 + (w_c/w)^16) on the bilinear transform's warped frequencies
+        // w = tan(pi f / fs): 0.016 at 20 Hz.
+        assert!((gain(&mut make(), 256.0, 20.0) - 0.016).abs() < 0.003);
+        assert!(gain(&mut make(), 256.0, 40.0) > 0.95);
     }
 
     #[test]

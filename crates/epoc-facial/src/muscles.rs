@@ -4,8 +4,9 @@
 //! the muscle band, take each channel's envelope, z-score it, sum over channels divided by
 //! √n, low-pass at 4 Hz, and call it muscle activity above a z of 4. MNE uses 110–140 Hz;
 //! the EPOC's own filters pass only up to ~43 Hz (with notches at 50/60 Hz), so the band here
-//! is 25 Hz up to that limit. Online, each channel's z-score is against a running baseline
-//! learned while the face is at rest.
+//! is 32 Hz up to that limit, through an 8th-order Butterworth high-pass so that beta (up to 25 Hz),
+//! which rises with mental effort, stays out. Online, each channel's z-score is against a
+//! running baseline learned while the face is at rest.
 //!
 //! Which expression: the spatial pattern of the excess envelope, compared (cosine
 //! similarity) with one template per expression from where its muscles sit relative to the
@@ -20,14 +21,19 @@ use crate::filters::Chain;
 
 /// Activity (summed z / √n) that [`power`](MuscleReading::power) maps to 1.
 pub const FULL_SCALE_Z: f64 = 8.0;
-/// The muscle band's lower edge, Hz.
-pub const EMG_LOW_HZ: f64 = 25.0;
+/// The muscle band's lower edge, Hz: above beta (to 25 Hz), whose rise with mental effort
+/// must not read as a muscle.
+pub const EMG_LOW_HZ: f64 = 32.0;
 /// The envelope's smoothing, Hz.
 pub const ENVELOPE_HZ: f64 = 4.0;
 /// Seconds before detections start (the baseline is learned).
 pub const WARM_UP_S: f64 = 10.0;
 /// Seconds of baseline memory.
 const BASELINE_MEMORY_S: f64 = 20.0;
+/// Seconds of baseline memory during muscle activity: a lasting change of the background
+/// (a new electrode contact, a noisy room) is absorbed within a minute instead of reading as
+/// an endless expression.
+const ACTIVE_MEMORY_S: f64 = 30.0;
 /// The baseline learns only while activity stays under this z.
 const REST_Z: f64 = 2.0;
 /// A burst ends after this long at rest (muscle activity flickers within one expression).
@@ -94,12 +100,7 @@ pub(crate) struct MuscleDetector {
 impl MuscleDetector {
     pub(crate) fn new(rate: f64) -> Self {
         let band = (0..EEG_CHANNELS)
-            .map(|_| {
-                Chain::new(
-                    rate,
-                    &[(Type::HighPass, EMG_LOW_HZ), (Type::HighPass, EMG_LOW_HZ)],
-                )
-            })
+            .map(|_| Chain::butterworth_high_pass(rate, EMG_LOW_HZ, 8))
             .collect();
         let smooth = (0..EEG_CHANNELS)
             .map(|_| {
@@ -152,14 +153,17 @@ impl MuscleDetector {
                 self.burst_action = Some(Self::name(sum));
             }
         }
-        if warming || activity < REST_Z {
-            // Fast at first, then a slow memory.
-            let k = (1.0 / (self.n as f64 + 1.0)).max(1.0 / (BASELINE_MEMORY_S * self.rate));
-            for ch in 0..EEG_CHANNELS {
-                let d = self.envelope[ch] - self.mean[ch];
-                self.mean[ch] += k * d;
-                self.var[ch] += k * (d * d - self.var[ch]);
-            }
+        // Fast at first, then a slow memory; while active, slower still, and each step
+        // clipped to 2 SD (a Huber-type update): an expression barely moves the baseline, a
+        // lasting change of the background is absorbed.
+        let memory = if warming || activity < REST_Z { BASELINE_MEMORY_S } else { ACTIVE_MEMORY_S };
+        let k = (1.0 / (self.n as f64 + 1.0)).max(1.0 / (memory * self.rate));
+        for ch in 0..EEG_CHANNELS {
+            let sd = self.var[ch].sqrt();
+            let raw = self.envelope[ch] - self.mean[ch];
+            let d = if warming { raw } else { raw.clamp(-2.0 * sd, 2.0 * sd) };
+            self.mean[ch] += k * d;
+            self.var[ch] += k * (d * d - self.var[ch]);
         }
         self.n += 1;
     }

@@ -35,8 +35,8 @@ fn frames(eeg: &[[f64; 14]]) -> Vec<FacFrame> {
 }
 
 /// A reproducible session: 20 s of rest, then 72 events (blinks, winks, looks, four
-/// expressions) in a shuffled order at 2.5–3.5 s spacing with strengths 0.7–1.3, then a
-/// minute of rest. Returns the script and its truth (start, name, duration).
+/// expressions) in a shuffled order at 2.5–3.5 s spacing with strengths 0.7–1.3, over an
+/// engaged then a relaxed stretch, then a minute of rest. Returns the script and its truth (start, name, duration).
 fn session(mut seed: u64) -> (String, Vec<(f64, &'static str, f64)>) {
     let mut unit = move || {
         seed ^= seed << 13;
@@ -51,7 +51,8 @@ fn session(mut seed: u64) -> (String, Vec<(f64, &'static str, f64)>) {
     for i in (1..order.len()).rev() {
         order.swap(i, (unit() * (i + 1) as f64) as usize);
     }
-    let (mut t, mut text, mut truth) = (20.0, String::new(), Vec::new());
+    // The mind changes under the face: an engaged stretch (beta × 3), then a relaxed one.
+    let (mut t, mut text, mut truth) = (20.0, String::from("30 engaged 80\n140 relaxed 80\n"), Vec::new());
     for name in order {
         let duration = match name {
             "blink" => 0.25,
@@ -186,3 +187,4 @@ fn every_eye_action_is_named_right_alone() {
     use EyeAction::*;
     assert_eq!(got, vec![Blink, WinkLeft, WinkRight, LookLeft, LookRight]);
 }
+

@@ -87,7 +87,8 @@ impl PerformanceMetrics {
     }
 
     /// Feed one EEG sample (µV, display order) with the current contact levels; every 0.5 s
-    /// (once 2 s were seen) returns an update.
+    /// returns an update (inactive, with no values, until 2 s were seen: apps get `met`
+    /// from the start and see it is not ready yet).
     pub fn push(&mut self, uv: [f64; EEG_CHANNELS], contact: &[u8; EEG_CHANNELS]) -> Option<MetSample> {
         self.power.push(uv);
         self.since += 1;
@@ -96,7 +97,7 @@ impl PerformanceMetrics {
         }
         self.since = 0;
         if !self.power.compute(&mut self.pow) {
-            return None;
+            return Some(MetSample::default());
         }
         let ptp = self.power.peak_to_peak();
         let mut out = MetSample::default();
@@ -157,16 +158,19 @@ mod tests {
     }
 
     #[test]
-    fn two_updates_a_second_after_the_first_window() {
+    fn two_updates_a_second_and_nothing_known_before_the_first_window() {
         let mut m = PerformanceMetrics::new(128);
         let out = run(&mut m, 0, 10, 10.0, 5.0);
-        assert_eq!(out.len(), 17); // t = 2.0, 2.5, … 10.0
+        assert_eq!(out.len(), 20); // t = 0.5, 1.0, … 10.0
+        assert!(out[..3].iter().all(|s| *s == MetSample::default()));
+        assert!(out[3].values.iter().all(|v| v.raw.is_some()), "t = 2 s has a full window");
     }
 
     #[test]
     fn inactive_and_null_while_warming_up_then_active() {
         let mut m = PerformanceMetrics::new(128);
         let out = run(&mut m, 0, 30, 10.0, 5.0);
+        let out = &out[3..]; // from the first full window
         assert!(
             out[..WARM_UP - 1]
                 .iter()

@@ -165,6 +165,13 @@ impl<T: RingItem> RingHandle<T> {
         self.reader_at(head.saturating_sub(self.layout.capacity))
     }
 
+    /// A reader that starts `n` items back from the newest (at most the whole ring): for a
+    /// consumer that needs some history to be useful at once (a detector's window).
+    pub fn reader_back(&self, n: u64) -> Reader<T> {
+        let head = self.shared.head.0.load(Ordering::Acquire);
+        self.reader_at(head.saturating_sub(n.min(self.layout.capacity)))
+    }
+
     fn reader_at(&self, pos: u64) -> Reader<T> {
         Reader {
             shared: Arc::clone(&self.shared),

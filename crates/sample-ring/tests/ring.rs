@@ -97,6 +97,10 @@ fn new_readers_start_now_or_at_the_oldest() {
     let mut skipper = h.reader_from_oldest();
     assert_eq!(skipper.skip_to_latest(), 4);
     assert_eq!(skipper.try_next(), Next::Empty);
+    // n back from the newest, never further than the ring holds.
+    assert_eq!(h.reader_back(2).try_next(), Next::Item(Seq(5)));
+    assert_eq!(h.reader_back(0).try_next(), Next::Empty);
+    assert_eq!(h.reader_back(100).try_next(), Next::Item(Seq(3)));
 }
 
 #[test]

@@ -81,8 +81,13 @@ pub(crate) fn rows(eeg: &[Sample]) -> DetectionRows {
     out
 }
 
+/// Seconds of neutral frames within one expression that do not split it in two (its power
+/// may dip under the threshold for a frame or so).
+pub(crate) const JOIN_GAP_S: f64 = 0.25;
+
 /// Facial-expression events of a record's EEG as annotations (`FE:blink` at the blink's
-/// onset; `FE:smile` over the span of the smile), streaming: constant memory.
+/// onset; `FE:smile` over the span of the smile, gaps under [`JOIN_GAP_S`] joined),
+/// streaming: constant memory.
 pub(crate) fn facial_annotations<E>(eeg: impl Iterator<Item = Result<Sample, E>>) -> Result<Vec<TimedMarker>, E> {
     let mut out = Vec::new();
     let mut walker: Option<Walker> = None;
@@ -113,7 +118,8 @@ pub(crate) fn facial_annotations<E>(eeg: impl Iterator<Item = Result<Sample, E>>
         let (u, _, l, _) = thresholds.apply(&f);
         let act = [u, l].into_iter().find(|a| *a != "neutral");
         match (act, open) {
-            (Some(a), Some((start, b, _))) if a == b => open = Some((start, b, s.time)),
+            (Some(a), Some((start, b, end))) if a == b && s.time - end < JOIN_GAP_S => open = Some((start, b, s.time)),
+            (None, Some((_, _, end))) if s.time - end < JOIN_GAP_S => {}
             (act, prev) => {
                 if let Some((start, name, end)) = prev {
                     out.push(TimedMarker {
