@@ -85,7 +85,9 @@ impl Resonator {
         };
         // The RMS for unit white noise is the root energy of the impulse response.
         let mut probe = unit.clone();
-        let energy: f64 = (0..16_384).map(|i| probe.next(if i == 0 { 1.0 } else { 0.0 }).powi(2)).sum();
+        let energy: f64 = (0..16_384)
+            .map(|i| probe.next(if i == 0 { 1.0 } else { 0.0 }).powi(2))
+            .sum();
         unit.gain = 1.0 / energy.sqrt();
         unit
     }

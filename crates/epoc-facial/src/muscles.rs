@@ -156,12 +156,20 @@ impl MuscleDetector {
         // Fast at first, then a slow memory; while active, slower still, and each step
         // clipped to 2 SD (a Huber-type update): an expression barely moves the baseline, a
         // lasting change of the background is absorbed.
-        let memory = if warming || activity < REST_Z { BASELINE_MEMORY_S } else { ACTIVE_MEMORY_S };
+        let memory = if warming || activity < REST_Z {
+            BASELINE_MEMORY_S
+        } else {
+            ACTIVE_MEMORY_S
+        };
         let k = (1.0 / (self.n as f64 + 1.0)).max(1.0 / (memory * self.rate));
         for ch in 0..EEG_CHANNELS {
             let sd = self.var[ch].sqrt();
             let raw = self.envelope[ch] - self.mean[ch];
-            let d = if warming { raw } else { raw.clamp(-2.0 * sd, 2.0 * sd) };
+            let d = if warming {
+                raw
+            } else {
+                raw.clamp(-2.0 * sd, 2.0 * sd)
+            };
             self.mean[ch] += k * d;
             self.var[ch] += k * (d * d - self.var[ch]);
         }

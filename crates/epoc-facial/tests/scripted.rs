@@ -187,4 +187,3 @@ fn every_eye_action_is_named_right_alone() {
     use EyeAction::*;
     assert_eq!(got, vec![Blink, WinkLeft, WinkRight, LookLeft, LookRight]);
 }
-

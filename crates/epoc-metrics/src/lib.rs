@@ -163,7 +163,10 @@ mod tests {
         let out = run(&mut m, 0, 10, 10.0, 5.0);
         assert_eq!(out.len(), 20); // t = 0.5, 1.0, … 10.0
         assert!(out[..3].iter().all(|s| *s == MetSample::default()));
-        assert!(out[3].values.iter().all(|v| v.raw.is_some()), "t = 2 s has a full window");
+        assert!(
+            out[3].values.iter().all(|v| v.raw.is_some()),
+            "t = 2 s has a full window"
+        );
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub enum Command {
     Cert(CertArgs),
     /// Convert a capture file to EDF, EDF+ or BDF+ (EEG in µV plus motion).
     Convert(ConvertArgs),
+    /// Run the open detections (performance metrics, facial expressions) over a capture file
+    /// and print how often each was found, as JSON.
+    Detect(DecodeTarget),
     /// List the records stored in the data directory.
     Records(RecordsArgs),
     /// Export a stored record to EDF, EDF+, BDF+ or CSV (with a progress bar).
@@ -284,6 +287,24 @@ pub enum FormatArg {
     Jsonl,
     /// A header row, then one row per report.
     Csv,
+}
+
+/// Arguments of `epocd detect`: a capture file and how to read it.
+#[derive(Debug, clap::Args)]
+pub struct DecodeTarget {
+    /// Headset model; `auto` detects it from the reports.
+    #[arg(long, value_enum, default_value_t = ModelArg::Auto)]
+    pub model: ModelArg,
+    /// Dongle serial (USB serial string, e.g. UD20160103001874). Required for raw dumps;
+    /// for emokit CSVs it is read from the file name when omitted.
+    #[arg(long)]
+    pub serial: Option<String>,
+    /// Treat every electrode as in good contact (for captures whose contact quality is
+    /// missing or unreliable); otherwise metrics skip sites the headset reports as poor.
+    #[arg(long)]
+    pub ignore_contact: bool,
+    /// The capture file.
+    pub file: PathBuf,
 }
 
 /// Arguments of `epocd decode`.

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod convert_cmd;
 mod decode_cmd;
+mod detect_cmd;
 mod devices_cmd;
 mod error;
 mod logging;
@@ -54,6 +55,7 @@ fn run(cli: cli::Cli) -> Result<(), error::CliError> {
         cli::Command::Serve(args) => serve_cmd::run(&args, &config, source.as_deref()),
         cli::Command::Cert(args) => serve_cmd::cert(&args, &config),
         cli::Command::Convert(args) => convert_cmd::run(&args),
+        cli::Command::Detect(args) => detect_cmd::run(&args).map_err(error::CliError::from),
         cli::Command::Records(args) => records_cmd::list(&args, &config),
         cli::Command::Export(args) => records_cmd::export(&args, &config),
     }

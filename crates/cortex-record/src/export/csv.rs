@@ -14,9 +14,9 @@ use serde_json::Value;
 
 use super::detections::FeCells;
 use super::{Pending, RecordData, StreamTypes, is_motion};
-use epoc_metrics::{MET_RATE_HZ, MetSample, Metric};
 use crate::RecordError;
 use crate::store::{Marker, RecordMeta};
+use epoc_metrics::{MET_RATE_HZ, MetSample, Metric};
 
 /// Which columns (and whose timeline) a CSV file has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

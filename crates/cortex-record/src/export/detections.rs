@@ -50,7 +50,10 @@ impl Walker {
         let r = &s.report;
         self.device.update(r);
         let uv = r.eeg_microvolts();
-        let met = self.metrics.as_mut().and_then(|m| m.push(uv, &self.device.levels));
+        let met = self
+            .metrics
+            .as_mut()
+            .and_then(|m| m.push(uv, &self.device.levels));
         (met, self.facial.push(uv))
     }
 }
@@ -88,7 +91,9 @@ pub(crate) const JOIN_GAP_S: f64 = 0.25;
 /// Facial-expression events of a record's EEG as annotations (`FE:blink` at the blink's
 /// onset; `FE:smile` over the span of the smile, gaps under [`JOIN_GAP_S`] joined),
 /// streaming: constant memory.
-pub(crate) fn facial_annotations<E>(eeg: impl Iterator<Item = Result<Sample, E>>) -> Result<Vec<TimedMarker>, E> {
+pub(crate) fn facial_annotations<E>(
+    eeg: impl Iterator<Item = Result<Sample, E>>,
+) -> Result<Vec<TimedMarker>, E> {
     let mut out = Vec::new();
     let mut walker: Option<Walker> = None;
     // Times of recent samples, for eye events found after their onset.
@@ -108,7 +113,11 @@ pub(crate) fn facial_annotations<E>(eeg: impl Iterator<Item = Result<Sample, E>>
         let Some(f) = fac else { continue };
         if let Some(e) = f.eye {
             let back = (n - 1 - e.onset) as usize;
-            let at = recent.len().checked_sub(1 + back).and_then(|i| recent.get(i)).copied();
+            let at = recent
+                .len()
+                .checked_sub(1 + back)
+                .and_then(|i| recent.get(i))
+                .copied();
             out.push(TimedMarker {
                 start: at.unwrap_or(s.time),
                 end: None,
@@ -118,7 +127,9 @@ pub(crate) fn facial_annotations<E>(eeg: impl Iterator<Item = Result<Sample, E>>
         let (u, _, l, _) = thresholds.apply(&f);
         let act = [u, l].into_iter().find(|a| *a != "neutral");
         match (act, open) {
-            (Some(a), Some((start, b, end))) if a == b && s.time - end < JOIN_GAP_S => open = Some((start, b, s.time)),
+            (Some(a), Some((start, b, end))) if a == b && s.time - end < JOIN_GAP_S => {
+                open = Some((start, b, s.time))
+            }
             (None, Some((_, _, end))) if s.time - end < JOIN_GAP_S => {}
             (act, prev) => {
                 if let Some((start, name, end)) = prev {

@@ -141,7 +141,8 @@ impl ExportRequest {
             }
             if format == EdfFormat::Edf && self.streams.performance_metrics {
                 return Err(RecordError::Invalid(
-                    "plain EDF has no annotations for the detections: export PM as EDFPLUS, BDFPLUS or CSV".into(),
+                    "plain EDF has no annotations for the detections: export PM as EDFPLUS, BDFPLUS or CSV"
+                        .into(),
                 ));
             }
         }

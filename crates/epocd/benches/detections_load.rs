@@ -1,0 +1,193 @@
+//! CPU of the open detections in `epocd serve`: N virtual headsets acting out a script of
+//! blinks, winks, looks and expressions, one client with a session on each. The client
+//! alternates between subscribing to `dev` only (no detections thread runs) and to
+//! `dev`+`met`+`fac` (each headset's detections thread computes both), and the daemon's CPU
+//! is read from /proc over each stretch. The difference divided by N is the CPU one headset's
+//! met + fac cost on one core at the real rate.
+//! Run: `cargo bench -p epocd --bench detections_load` (about two minutes; `-- --headsets N`).
+#![allow(missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::connect_async;
+use tokio_tungstenite::tungstenite::Message;
+
+fn proc_cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0 // USER_HZ
+}
+
+/// Ten minutes of events: every 2.5 s the next of blink, winkL, winkR, lookL, lookR,
+/// surprise, frown, smile, clench.
+fn script() -> String {
+    let kinds = [
+        "blink", "winkL", "winkR", "lookL", "lookR", "surprise", "frown", "smile", "clench",
+    ];
+    let mut s = String::from("5 engaged 120\n200 relaxed 120\n");
+    for i in 0..240 {
+        s.push_str(&format!(
+            "{} {}\n",
+            5.0 + 2.5 * f64::from(i),
+            kinds[i as usize % kinds.len()]
+        ));
+    }
+    s
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Client {
+    ws: Ws,
+    id: u64,
+    frames: u64,
+}
+
+impl Client {
+    async fn call(&mut self, method: &str, params: Value) -> Value {
+        self.id += 1;
+        let id = self.id;
+        self.ws
+            .send(Message::Text(
+                json!({"jsonrpc":"2.0","id":id,"method":method,"params":params})
+                    .to_string()
+                    .into(),
+            ))
+            .await
+            .expect("send");
+        loop {
+            if let Some(Ok(Message::Text(t))) = self.ws.next().await {
+                let v: Value = serde_json::from_str(t.as_str()).expect("json");
+                if v.get("id") == Some(&json!(id)) {
+                    return v;
+                }
+                self.frames += 1;
+            }
+        }
+    }
+
+    /// Read frames for `span`.
+    async fn drain(&mut self, span: Duration) {
+        let end = Instant::now() + span;
+        while Instant::now() < end {
+            if let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_millis(200), self.ws.next()).await {
+                self.frames += 1;
+            }
+        }
+    }
+}
+
+fn main() {
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let args: Vec<String> = std::env::args().collect();
+    let headsets: usize = args
+        .iter()
+        .position(|a| a == "--headsets")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let dir = std::env::temp_dir().join(format!("epocd-bench-detect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let script_path = dir.join("session.script");
+    std::fs::write(&script_path, script()).expect("script");
+    let daemon = std::env::var_os("EPOCD_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_epocd").into());
+    let mut child = Command::new(daemon)
+        .args([
+            "serve",
+            "--no-tls",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-hotplug",
+            "--ble-scan",
+            "0",
+        ])
+        .args([
+            "--config",
+            "/dev/null",
+            "--virtual",
+            &headsets.to_string(),
+            "--virtual-script",
+        ])
+        .arg(&script_path)
+        .arg("--data-dir")
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start epocd serve");
+    let pid = child.id();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("URL line");
+    let url = line.trim().trim_start_matches("epocd: listening on ").to_owned();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (span, rounds) = if quick {
+        (Duration::from_secs(1), 1)
+    } else {
+        (Duration::from_secs(15), 3)
+    };
+    rt.block_on(async {
+        std::thread::sleep(Duration::from_secs(2)); // headsets connect
+        let (ws, _) = connect_async(url.as_str()).await.expect("connect");
+        let mut c = Client { ws, id: 0, frames: 0 };
+        let cid = json!({"clientId": "bench.detections", "clientSecret": "s"});
+        c.call("requestAccess", cid.clone()).await;
+        let token = c.call("authorize", cid).await["result"]["cortexToken"].clone();
+        let mut sessions = Vec::new();
+        for h in c.call("queryHeadsets", json!({})).await["result"].as_array().cloned().unwrap_or_default() {
+            let s = c
+                .call("createSession", json!({"cortexToken": token, "headset": h["id"], "status": "active"}))
+                .await;
+            let sid = s["result"]["id"].clone();
+            c.call("subscribe", json!({"cortexToken": token, "session": sid, "streams": ["dev"]})).await;
+            sessions.push(sid);
+        }
+        println!(
+            "epocd serve --virtual {headsets} --virtual-script (daemon pid {pid}): CPU of one core, {} s stretches",
+            span.as_secs()
+        );
+        let mut results: Vec<(bool, f64)> = Vec::new();
+        for _ in 0..rounds {
+            for on in [false, true] {
+                let streams = json!(["met", "fac"]);
+                for sid in &sessions {
+                    let method = if on { "subscribe" } else { "unsubscribe" };
+                    if on || !results.is_empty() {
+                        c.call(method, json!({"cortexToken": token, "session": sid, "streams": streams}))
+                            .await;
+                    }
+                }
+                c.drain(Duration::from_secs(2)).await; // detectors settle (or stop)
+                let (t0, cpu0) = (Instant::now(), proc_cpu_secs(pid));
+                c.drain(span).await;
+                let cpu = (proc_cpu_secs(pid) - cpu0) / t0.elapsed().as_secs_f64() * 100.0;
+                println!("  {:<22} {cpu:5.1} %", if on { "dev + met + fac" } else { "dev only" });
+                results.push((on, cpu));
+            }
+        }
+        let mean = |on: bool| {
+            let v: Vec<f64> = results.iter().filter(|r| r.0 == on).map(|r| r.1).collect();
+            v.iter().sum::<f64>() / v.len().max(1) as f64
+        };
+        let (off, on) = (mean(false), mean(true));
+        println!(
+            "mean: dev only {off:.1} %, with met + fac {on:.1} %: met + fac cost {:.2} % of one core per headset \
+             ({} frames read)",
+            (on - off) / headsets as f64,
+            c.frames
+        );
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
