@@ -17,7 +17,7 @@ step "cargo test (all crates; the large third-party captures from \$EPOCD_SHARED
 log=$(mktemp)
 cargo test --workspace --locked 2>&1 | tee "$log"
 
-step "Python conformance (venv: websocket-client, pyedflib, mne): websocket-client (the official Cortex example's library) against epocd serve over wss"
+step "Python conformance (venv: websocket-client, pyedflib, mne, numpy, scipy): websocket-client (the official Cortex example's library) against epocd serve over wss"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
@@ -30,6 +30,9 @@ step "EDF conformance: pyedflib and MNE read epocd's EDF, EDF+ and BDF+ files"
 
 step "Record conformance: record through epocd serve with websocket-client, export CSV/EDF/EDF+/BDF+, read back with csv, pyedflib and MNE"
 .venv/bin/python scripts/conformance/record_flow.py target/debug/epocd 2>&1 | tee -a "$log"
+
+step "Detections conformance: a scripted virtual session over wss; met and fac against its truth; every PM value recomputed with numpy/scipy (about 3.5 minutes, real time)"
+.venv/bin/python scripts/conformance/detections.py target/debug/epocd 2>&1 | tee -a "$log"
 
 step "LSL conformance: pylsl (the reference liblsl) reads epocd --lsl outlets, loopback-only (LSLAPICFG)"
 LSLAPICFG="$PWD/scripts/conformance/lsl_api.cfg" .venv/bin/python scripts/conformance/lsl_flow.py target/debug/epocd 2>&1 | tee -a "$log"

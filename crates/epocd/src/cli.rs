@@ -87,6 +87,9 @@ pub enum StreamArg {
     Motion,
     /// Band power (CSV only).
     Bp,
+    /// The detections, recomputed from the EEG: PM and FE columns (CSV), facial-expression
+    /// annotations (EDF+, BDF+).
+    Pm,
 }
 
 /// Arguments of `epocd export`.

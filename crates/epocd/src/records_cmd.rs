@@ -105,7 +105,7 @@ pub fn export(args: &ExportArgs, config: &Config) -> Result<(), CliError> {
         eeg: args.streams.contains(&StreamArg::Eeg),
         motion: args.streams.contains(&StreamArg::Motion),
         band_power: args.streams.contains(&StreamArg::Bp),
-        performance_metrics: false,
+        performance_metrics: args.streams.contains(&StreamArg::Pm),
     };
     let folder = absolute(&args.out)?;
     let req = ExportRequest {
