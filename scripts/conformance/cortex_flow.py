@@ -54,14 +54,31 @@ class Client:
         return None
 
 
+def connected_app(line, data, client_id):
+    """A Client on the daemon that printed `line`, an authorized token for `client_id`, and the
+    id of its first headset once connected (None if none connects within 10 s)."""
+    port = line.rsplit(":", 1)[1]
+    c = Client(f"wss://localhost:{port}", os.path.join(data, "tls", "epocd-ca.pem"))
+    cid = {"clientId": client_id, "clientSecret": "secret"}
+    c.call(1, "requestAccess", cid)
+    token = c.call(2, "authorize", dict(cid, license=""))["result"]["cortexToken"]
+    for _ in range(50):
+        hs = c.call(3, "queryHeadsets", {})["result"]
+        if hs and hs[0]["status"] == "connected":
+            return c, token, hs[0]["id"]
+        time.sleep(0.2)
+    return c, token, None
+
+
 @contextlib.contextmanager
-def serve(binary, prefix):
+def serve(binary, prefix, extra=(), data=None):
     """`epocd serve` with one virtual headset on a free loopback port, over wss, with its own
-    data dir and no config file. Yields (process, its URL line, data dir); SIGTERM at the end."""
-    data = tempfile.mkdtemp(prefix=prefix)
+    data dir (or `data`) and no config file; `extra` adds arguments. Yields (process, its URL
+    line, data dir); SIGTERM at the end."""
+    data = data or tempfile.mkdtemp(prefix=prefix)
     proc = subprocess.Popen(
         [binary, "serve", "--virtual", "1", "--listen", "127.0.0.1:0", "--data-dir", data, "--no-hotplug",
-         "--ble-scan", "0", "--config", "/dev/null"],
+         "--ble-scan", "0", "--config", "/dev/null", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         yield proc, proc.stdout.readline().strip(), data

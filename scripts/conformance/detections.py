@@ -26,7 +26,6 @@ import glob
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ import mne
 import numpy as np
 from scipy.signal import periodogram
 
-from cortex_flow import CHECKS, Client, check
+from cortex_flow import CHECKS, check, connected_app, serve
 
 DISPLAY = ["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4", "F8", "AF4"]
 EYE = {"blink", "winkL", "winkR", "lookL", "lookR"}
@@ -81,13 +80,6 @@ def make_script():
         t += dur + rng.uniform(2.0, 2.8)
     assert t < REST[0], t
     return "\n".join(lines) + "\n", truth
-
-
-def serve(binary, script_path, data):
-    return subprocess.Popen(
-        [binary, "serve", "--virtual", "1", "--virtual-script", script_path, "--listen", "127.0.0.1:0",
-         "--data-dir", data, "--no-hotplug", "--ble-scan", "0", "--config", "/dev/null"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
 def percentile(values, q):
@@ -251,33 +243,14 @@ def main():
     script_path = os.path.join(data, "session.script")
     with open(script_path, "w") as f:
         f.write(text)
-    proc = serve(binary, script_path, data)
-    try:
-        run(proc, data, truth)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with serve(binary, "", extra=["--virtual-script", script_path], data=data) as (_proc, line, _):
+        run(line, data, truth)
     print(f"detections conformance: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
     sys.exit(1 if CHECKS["failed"] else 0)
 
 
-def run(proc, data, truth):
-    line = proc.stdout.readline().strip()
-    port = line.rsplit(":", 1)[1]
-    c = Client(f"wss://localhost:{port}", os.path.join(data, "tls", "epocd-ca.pem"))
-    cid = {"clientId": "com.example.detections", "clientSecret": "secret"}
-    c.call(1, "requestAccess", cid)
-    token = c.call(2, "authorize", dict(cid, license=""))["result"]["cortexToken"]
-    headset = None
-    for _ in range(50):
-        hs = c.call(3, "queryHeadsets", {})["result"]
-        if hs and hs[0]["status"] == "connected":
-            headset = hs[0]["id"]
-            break
-        time.sleep(0.1)
+def run(line, data, truth):
+    c, token, headset = connected_app(line, data, "com.example.detections")
     sid = c.call(4, "createSession", {"cortexToken": token, "headset": headset, "status": "active"})["result"]["id"]
 
     # The official sub_data flow.

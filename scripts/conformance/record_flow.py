@@ -18,7 +18,7 @@ import mne
 import numpy as np
 import pyedflib
 
-from cortex_flow import Client, check, CHECKS, serve
+from cortex_flow import check, CHECKS, connected_app, serve
 
 DISPLAY = ["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4", "F8", "AF4"]
 HEADER_KEYS = ["title", "start timestamp", "stop timestamp", "headset type", "headset serial",
@@ -109,18 +109,7 @@ def dense_markers(c, token, headset):
 def main():
     binary = sys.argv[1]
     with serve(binary, "epocd-records-") as (_proc, line, data):
-        port = line.rsplit(":", 1)[1]
-        c = Client(f"wss://localhost:{port}", os.path.join(data, "tls", "epocd-ca.pem"))
-        cid = {"clientId": "com.example.records", "clientSecret": "secret"}
-        c.call(1, "requestAccess", cid)
-        token = c.call(2, "authorize", dict(cid, license=""))["result"]["cortexToken"]
-        headset = None
-        for _ in range(50):
-            hs = c.call(3, "queryHeadsets", {})["result"]
-            if hs and hs[0]["status"] == "connected":
-                headset = hs[0]["id"]
-                break
-            time.sleep(0.2)
+        c, token, headset = connected_app(line, data, "com.example.records")
         rid = record(c, token, headset)
 
         # CSV V2, as record.py asks for it.
@@ -141,7 +130,7 @@ def main():
         check("CSV: markers on their rows (instance, interval start, interval end)",
               [m[1:] for m in marked] == [("1", "1", "7"), ("2", "1", "2"), ("2", "2", "2")], marked)
         stim_row = marked[0][0] if marked else 0
-        with open(csv_path.replace(".md.bp.csv", "_intervalMarker.csv")) as f:
+        with open(csv_path.replace(".md.pm.fe.bp.csv", "_intervalMarker.csv")) as f:
             im = list(csv.reader(f))
         check("intervalMarker CSV: header and one row per marker",
               im[0] == ["latency", "duration", "type", "marker_value", "key", "timestamp", "marker_id"] and len(im) == 3, im[:1])

@@ -68,7 +68,7 @@ fn a_record_exports_in_every_format_with_its_markers_and_never_overwrites() {
     let files = names(out.path());
     let csv_name = files
         .iter()
-        .find(|f| f.ends_with(".md.bp.csv"))
+        .find(|f| f.ends_with(".md.pm.fe.bp.csv"))
         .unwrap_or_else(|| panic!("{files:?}"));
     assert!(csv_name.starts_with("Eyes__closed_EPOCPLUS_"), "{csv_name}");
     assert!(
@@ -97,6 +97,11 @@ fn a_record_exports_in_every_format_with_its_markers_and_never_overwrites() {
         "MOT.CounterMems",
         "POW.AF3.Alpha",
         "POW.AF4.Gamma",
+        "PM.Engagement.Scaled",
+        "PM.Interest.Raw",
+        "PM.LongTermExcitement",
+        "FE.BlinkWink",
+        "FE.LowerFaceActionPower",
     ] {
         csv.col(c);
     }

@@ -7,22 +7,17 @@
 //! Run: `cargo bench -p epocd --bench detections_load` (about two minutes; `-- --headsets N`).
 #![allow(missing_docs)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+#[path = "support/mod.rs"]
+mod support;
+
+use support::proc_cpu_secs;
+
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
-
-fn proc_cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
-    ticks / 100.0 // USER_HZ
-}
 
 /// Ten minutes of events: every 2.5 s the next of blink, winkL, winkR, lookL, lookR,
 /// surprise, frown, smile, clench.
@@ -96,37 +91,18 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let script_path = dir.join("session.script");
     std::fs::write(&script_path, script()).expect("script");
-    let daemon = std::env::var_os("EPOCD_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_epocd").into());
-    let mut child = Command::new(daemon)
-        .args([
-            "serve",
-            "--no-tls",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-hotplug",
-            "--ble-scan",
-            "0",
-        ])
-        .args([
-            "--config",
-            "/dev/null",
-            "--virtual",
-            &headsets.to_string(),
-            "--virtual-script",
-        ])
-        .arg(&script_path)
-        .arg("--data-dir")
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start epocd serve");
+    let headsets_arg = headsets.to_string();
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "--no-tls".as_ref(),
+        "--config".as_ref(),
+        "/dev/null".as_ref(),
+        "--virtual".as_ref(),
+        headsets_arg.as_ref(),
+        "--virtual-script".as_ref(),
+        script_path.as_os_str(),
+    ];
+    let (mut child, url) = support::start_daemon(&args, &dir);
     let pid = child.id();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("URL line");
-    let url = line.trim().trim_start_matches("epocd: listening on ").to_owned();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -4,8 +4,11 @@
 //! Run: `cargo bench -p epocd --bench serve_load` (about a minute).
 #![allow(missing_docs)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+#[path = "support/mod.rs"]
+mod support;
+
+use support::proc_cpu_secs;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,14 +21,6 @@ fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
-}
-
-fn proc_cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
-    ticks / 100.0 // USER_HZ
 }
 
 fn proc_rss_mb(pid: u32) -> f64 {
@@ -143,24 +138,12 @@ fn main() {
     // `-- --tls` serves wss:// as the daemon does by default (the figures use plain ws://).
     let tls = std::env::args().any(|a| a == "--tls");
     let dir = std::env::temp_dir().join(format!("epocd-bench-{}", std::process::id()));
-    // EPOCD_BIN runs another build of the daemon (to compare two versions on one machine).
-    let daemon = std::env::var_os("EPOCD_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_epocd").into());
-    let mut child = Command::new(daemon)
-        .args(["serve", "--virtual", "4"])
-        .args(if tls { &[][..] } else { &["--no-tls"][..] })
-        .args(["--listen", "127.0.0.1:0", "--no-hotplug", "--ble-scan", "0"])
-        .arg("--data-dir")
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start epocd serve");
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--virtual".as_ref(), "4".as_ref()];
+    if !tls {
+        args.push("--no-tls".as_ref());
+    }
+    let (mut child, mut url) = support::start_daemon(&args, &dir);
     let pid = child.id();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("URL line");
-    let mut url = line.trim().trim_start_matches("epocd: listening on ").to_owned();
     let connector = tls.then(|| trust_generated_ca(&dir));
     if tls {
         // The certificate names localhost, not the address.
