@@ -34,6 +34,52 @@ const SMILE: [f64; EEG_CHANNELS] = [
 const CLENCH: [f64; EEG_CHANNELS] = [
     0.0, 0.7, 0.2, 0.9, 1.0, 0.4, 0.0, 0.0, 0.4, 1.0, 0.9, 0.2, 0.7, 0.0,
 ];
+/// Where each mental command's rhythm shows ([`crate::virtual_script::MENTAL_ACTIONS`] order):
+/// distinct spatial patterns, as imagined movements of different limbs give.
+const THINK: [[f64; EEG_CHANNELS]; 13] = [
+    [
+        0.0, 0.2, 1.0, 0.8, 0.1, 0.0, 0.0, 0.0, 0.0, 0.1, 0.8, 1.0, 0.2, 0.0,
+    ], // push: fronto-central
+    [
+        0.0, 0.0, 0.0, 0.1, 0.2, 1.0, 0.8, 0.8, 1.0, 0.2, 0.1, 0.0, 0.0, 0.0,
+    ], // pull: parietal
+    [
+        0.0, 0.3, 0.0, 0.3, 1.0, 0.2, 0.0, 0.0, 0.2, 1.0, 0.3, 0.0, 0.3, 0.0,
+    ], // lift: temporal
+    [
+        1.0, 0.6, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.6, 1.0,
+    ], // drop: prefrontal
+    [
+        0.2, 0.6, 0.5, 1.0, 0.9, 0.6, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    ], // left: left side
+    [
+        0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.6, 0.9, 1.0, 0.5, 0.6, 0.2,
+    ], // right: right side
+    [
+        0.8, 0.0, 1.0, 0.0, 0.0, 0.0, 0.6, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    ], // rotateLeft
+    [
+        0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.6, 0.0, 0.0, 0.0, 1.0, 0.0, 0.8,
+    ], // rotateRight
+    [
+        0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    ], // rotateClockwise
+    [
+        0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0,
+    ], // rotateCounterClockwise
+    [
+        0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0,
+    ], // rotateForwards
+    [
+        0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    ], // rotateReverse
+    [
+        0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5,
+    ], // disappear: global
+];
+/// RMS of a mental command's rhythm at a site of weight 1, µV.
+const THINK_UV: f64 = 6.0;
+
 /// Beta (frontal and central) and theta (frontal) reach of the band-power states.
 const BETA_SITES: [f64; EEG_CHANNELS] = [
     1.0, 1.0, 1.0, 1.0, 0.8, 0.6, 0.5, 0.5, 0.6, 0.8, 1.0, 1.0, 1.0, 1.0,
@@ -120,6 +166,8 @@ pub(crate) struct Actor {
     beta: Vec<Resonator>,
     theta: Vec<Resonator>,
     emg: Vec<Resonator>,
+    /// One 12 Hz source per mental command.
+    think: Vec<Resonator>,
 }
 
 impl Actor {
@@ -137,6 +185,9 @@ impl Actor {
                 .collect(),
             emg: (0..EEG_CHANNELS)
                 .map(|_| Resonator::new(36.0, 14.0, rate, 1))
+                .collect(),
+            think: (0..THINK.len())
+                .map(|_| Resonator::new(12.0, 4.0, rate, 2))
                 .collect(),
         }
     }
@@ -158,6 +209,7 @@ impl Actor {
                 ScriptAction::Frown => FROWN,
                 ScriptAction::Smile => SMILE,
                 ScriptAction::Clench => CLENCH,
+                ScriptAction::Think(i) => THINK.get(i).copied().unwrap_or([0.0; EEG_CHANNELS]),
                 ScriptAction::Relaxed | ScriptAction::Engaged | ScriptAction::Neutral => [0.0; EEG_CHANNELS],
             };
             let jitter = matches!(
@@ -177,6 +229,7 @@ impl Actor {
         let mut gains = (1.0, 1.0, 1.0);
         let mut out = [0.0; EEG_CHANNELS];
         let mut emg_level = [0.0; EEG_CHANNELS];
+        let mut thoughts: Vec<(usize, [f64; EEG_CHANNELS], f64)> = Vec::new();
         self.active.retain(|a| {
             let e = &a.event;
             let x = t - e.start;
@@ -196,6 +249,10 @@ impl Actor {
                     add(&mut out, &a.weights, BLINK_UV * e.strength * shape);
                     x < e.duration
                 }
+                ScriptAction::Think(i) => {
+                    thoughts.push((i, a.weights, THINK_UV * e.strength * plateau(x, e.duration)));
+                    x < e.duration + EDGE_S
+                }
                 ScriptAction::LookLeft | ScriptAction::LookRight => {
                     add(
                         &mut out,
@@ -214,6 +271,11 @@ impl Actor {
                 }
             }
         });
+        for (i, weights, level) in thoughts {
+            if let Some(source) = self.think.get_mut(i) {
+                add(&mut out, &weights, level * source.next(noise()));
+            }
+        }
         for ch in 0..EEG_CHANNELS {
             out[ch] += BETA_UV * gains.1 * BETA_SITES[ch] * self.beta[ch].next(noise());
             out[ch] += THETA_UV * gains.2 * THETA_SITES[ch] * self.theta[ch].next(noise());

@@ -8,7 +8,9 @@
 //!   duration, then back);
 //! - face: `surprise`, `frown`, `smile`, `clench` (a muscle burst for the duration);
 //! - mind: `relaxed` (posterior alpha up, beta down), `engaged` (beta up, alpha and theta
-//!   down), `neutral` (nothing), reached over 5 s and left over 5 s.
+//!   down), `neutral` (nothing), reached over 5 s and left over 5 s;
+//! - mental commands: `push`, `pull`, `lift`, … ([`MENTAL_ACTIONS`]): a 12 Hz rhythm with the
+//!   command's own spatial pattern for the duration (default 8 s, one training epoch).
 //!
 //! Strength scales the amplitude (1 = the defaults of docs/detections.md). With a script the
 //! headset makes no spontaneous blinks: everything it acts out is in the script.
@@ -44,7 +46,30 @@ pub enum ScriptAction {
     Engaged,
     /// No change.
     Neutral,
+    /// Thinking a mental command ([`MENTAL_ACTIONS`] index): a rhythm with that command's
+    /// own spatial pattern.
+    Think(usize),
 }
+
+/// The Cortex mental-command actions a script can think (besides neutral, which is rest).
+pub const MENTAL_ACTIONS: [&str; 13] = [
+    "push",
+    "pull",
+    "lift",
+    "drop",
+    "left",
+    "right",
+    "rotateLeft",
+    "rotateRight",
+    "rotateClockwise",
+    "rotateCounterClockwise",
+    "rotateForwards",
+    "rotateReverse",
+    "disappear",
+];
+
+/// Default seconds of a thought: one training epoch.
+const THINK_SECONDS: f64 = 8.0;
 
 impl ScriptAction {
     const NAMES: [(&'static str, ScriptAction, f64); 12] = [
@@ -64,10 +89,24 @@ impl ScriptAction {
 
     /// The script name of this action.
     pub fn name(self) -> &'static str {
+        if let ScriptAction::Think(i) = self {
+            return MENTAL_ACTIONS.get(i).copied().unwrap_or("?");
+        }
         Self::NAMES
             .iter()
             .find(|(_, a, _)| *a == self)
             .map_or("?", |(n, _, _)| n)
+    }
+
+    /// The action of a script name, and its default duration.
+    fn parse(name: &str) -> Option<(ScriptAction, f64)> {
+        if let Some((_, a, d)) = Self::NAMES.iter().find(|(n, _, _)| *n == name) {
+            return Some((*a, *d));
+        }
+        MENTAL_ACTIONS
+            .iter()
+            .position(|a| *a == name)
+            .map(|i| (ScriptAction::Think(i), THINK_SECONDS))
     }
 }
 
@@ -129,14 +168,14 @@ impl VirtualScript {
             };
             let start = number(parts.next(), "the start")?.unwrap_or(0.0);
             let name = parts.next().ok_or_else(|| bad("no action".into()))?;
-            let (_, action, default_duration) = ScriptAction::NAMES
-                .iter()
-                .find(|(n, _, _)| *n == name)
-                .copied()
-                .ok_or_else(|| {
-                    let known: Vec<&str> = ScriptAction::NAMES.iter().map(|(n, _, _)| *n).collect();
-                    bad(format!("unknown action {name:?}; known: {}", known.join(", ")))
-                })?;
+            let (action, default_duration) = ScriptAction::parse(name).ok_or_else(|| {
+                let known: Vec<&str> = ScriptAction::NAMES
+                    .iter()
+                    .map(|(n, _, _)| *n)
+                    .chain(MENTAL_ACTIONS)
+                    .collect();
+                bad(format!("unknown action {name:?}; known: {}", known.join(", ")))
+            })?;
             let duration = number(parts.next(), "the duration")?.unwrap_or(default_duration);
             let strength = number(parts.next(), "the strength")?.unwrap_or(1.0);
             if let Some(extra) = parts.next() {
@@ -165,6 +204,8 @@ mod tests {
     fn parses_events_with_defaults_and_sorts_them() {
         let s = VirtualScript::parse("# a test\n12.5 clench 2 0.5\n3 blink\n\n5 relaxed # calm\n").unwrap();
         assert_eq!(s.events.len(), 3);
+        let think = VirtualScript::parse("1 rotateLeft").unwrap().events[0];
+        assert_eq!((think.action.name(), think.duration), ("rotateLeft", 8.0));
         assert_eq!(s.events[0].action, ScriptAction::Blink);
         assert_eq!((s.events[0].duration, s.events[0].strength), (0.25, 1.0));
         assert_eq!(s.events[1].duration, 60.0);
