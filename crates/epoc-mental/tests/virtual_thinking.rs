@@ -32,7 +32,10 @@ fn eeg(script: &str, secs: f64) -> Vec<[f64; 14]> {
 
 /// Training: `epochs` rounds of neutral, push, pull (8 s each, 1 s apart, from 5 s); then a
 /// test stretch of 10 s each of push, neutral, pull, neutral.
-fn session(epochs: usize) -> (String, Vec<(f64, &'static str)>, Vec<(f64, f64, &'static str)>) {
+/// A script, its training epochs (start, action) and its test stretches (from, to, action).
+type Session = (String, Vec<(f64, &'static str)>, Vec<(f64, f64, &'static str)>);
+
+fn session(epochs: usize) -> Session {
     let (mut text, mut train, mut test) = (String::new(), Vec::new(), Vec::new());
     let mut t = 5.0;
     for _ in 0..epochs {
