@@ -39,6 +39,16 @@ pub mod error {
     pub const NO_ACCESS_RIGHT: i64 = -32102;
     /// No such record (or marker), or it belongs to another app.
     pub const RECORD_NOT_FOUND: i64 = -32122;
+    /// A profile name that is not valid, or names no profile.
+    pub const INVALID_PROFILE_NAME: i64 = -32031;
+    /// A profile could not be created, read or written (name taken, damaged file, disk).
+    pub const PROFILE_ERROR: i64 = -32036;
+    /// The headset already has a profile loaded (unload it first).
+    pub const HEADSET_HAS_PROFILE: i64 = -32044;
+    /// No profile is loaded on the headset.
+    pub const NO_PROFILE_LOADED: i64 = -32045;
+    /// The profile is loaded by another application (Python's `ERR_PROFILE_ACCESS_DENIED`).
+    pub const PROFILE_ACCESS_DENIED: i64 = -32046;
 }
 
 /// Warning codes: server pushes `{"jsonrpc":"2.0","warning":{"code":…,"message":…}}`.
@@ -49,6 +59,12 @@ pub mod warning {
     pub const SESSION_CLOSED: i64 = 1;
     /// The user approved the app (after a requestAccess that answered `false`).
     pub const ACCESS_GRANTED: i64 = 9;
+    /// A profile was loaded on a headset (setupProfile load, loadGuestProfile).
+    pub const PROFILE_LOADED: i64 = 13;
+    /// A profile was unloaded (setupProfile unload).
+    pub const PROFILE_UNLOADED: i64 = 14;
+    /// A profile was unloaded because its app's last session on the headset closed.
+    pub const PROFILE_AUTO_UNLOADED: i64 = 15;
     /// Disk space low (under 1 GB free where records are written) while recording.
     pub const DISK_LOW: i64 = 19;
     /// Disk space critical: under 300 MB free while recording, and when a full disk (or

@@ -21,7 +21,7 @@ pub enum ProfileError {
     #[error("invalid profile name {0:?}: use 1 to 64 printable characters")]
     InvalidName(String),
     /// No profile of that name.
-    #[error("profile {0:?} does not exist: queryProfile lists the profiles")]
+    #[error("profile {0:?} does not exist (queryProfile, or `epocd profiles`, lists them)")]
     NotFound(String),
     /// create or rename to a name in use.
     #[error("a profile named {0:?} already exists: choose another name")]
@@ -171,7 +171,9 @@ impl ProfileStore {
     /// The store in `dir` (created when missing).
     pub fn open(dir: &Path) -> Result<ProfileStore, ProfileError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        Ok(ProfileStore { dir: dir.to_path_buf() })
+        Ok(ProfileStore {
+            dir: dir.to_path_buf(),
+        })
     }
 
     /// Every profile file, read.
@@ -300,7 +302,10 @@ fn read(path: &Path) -> Result<Profile, ProfileError> {
         reason,
     };
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| damaged(e.to_string()))?;
-    let format = value.get("format").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let format = value
+        .get("format")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
     if format > u64::from(FORMAT) {
         return Err(ProfileError::Newer {
             path: path.to_path_buf(),

@@ -26,7 +26,10 @@ fn create_list_rename_delete() {
 fn names_are_checked() {
     let (_d, s) = store();
     for bad in ["", "   ", "a\nb", &"x".repeat(65)] {
-        assert!(matches!(s.create(bad), Err(ProfileError::InvalidName(_))), "{bad:?}");
+        assert!(
+            matches!(s.create(bad), Err(ProfileError::InvalidName(_))),
+            "{bad:?}"
+        );
     }
     assert!(s.create("Zoë's profile (2)").is_ok());
 }
@@ -62,8 +65,16 @@ fn a_damaged_or_newer_file_is_reported_by_name_and_the_rest_still_listed() {
     assert_eq!(l.profiles.len(), 1);
     assert_eq!(l.problems.len(), 2);
     let text: Vec<String> = l.problems.iter().map(ToString::to_string).collect();
-    assert!(text.iter().any(|t| t.contains("broken.json") && t.contains("damaged")), "{text:?}");
-    assert!(text.iter().any(|t| t.contains("future.json") && t.contains("upgrade epocd")), "{text:?}");
+    assert!(
+        text.iter()
+            .any(|t| t.contains("broken.json") && t.contains("damaged")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains("future.json") && t.contains("upgrade epocd")),
+        "{text:?}"
+    );
 }
 
 #[test]

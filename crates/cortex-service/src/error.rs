@@ -54,6 +54,21 @@ pub enum ServiceError {
     /// No method of that name.
     #[error("method not found: {0}")]
     MethodNotFound(String),
+    /// A profile name that is invalid or names no profile.
+    #[error("{0}")]
+    ProfileName(String),
+    /// A profile could not be created, read or written (name taken, damaged file, disk).
+    #[error("{0}")]
+    ProfileFailed(String),
+    /// load while another profile is loaded on the headset.
+    #[error("headset {0} already has profile {1:?} loaded: unload it first (setupProfile unload)")]
+    HeadsetHasProfile(String, String),
+    /// unload, save or training with no profile loaded.
+    #[error("no profile is loaded on headset {0}: load one first (setupProfile load)")]
+    NoProfileLoaded(String),
+    /// A profile another app has loaded.
+    #[error("profile {0:?} is loaded by another application on headset {1}")]
+    ProfileOfAnotherApp(String, String),
     /// A failure inside epocd (disk, thread spawn).
     #[error("internal error: {0}")]
     Internal(String),
@@ -78,7 +93,22 @@ impl ServiceError {
             ServiceError::NoRecordInProgress(_) => RECORD_NOT_STARTED,
             ServiceError::RecordNotFound(_) => RECORD_NOT_FOUND,
             ServiceError::NotSupported(_) | ServiceError::MethodNotFound(_) => METHOD_NOT_FOUND,
+            ServiceError::ProfileName(_) => INVALID_PROFILE_NAME,
+            ServiceError::ProfileFailed(_) => PROFILE_ERROR,
+            ServiceError::HeadsetHasProfile(..) => HEADSET_HAS_PROFILE,
+            ServiceError::NoProfileLoaded(_) => NO_PROFILE_LOADED,
+            ServiceError::ProfileOfAnotherApp(..) => PROFILE_ACCESS_DENIED,
             ServiceError::Internal(_) => INTERNAL_ERROR,
+        }
+    }
+}
+
+impl From<cortex_profile::ProfileError> for ServiceError {
+    fn from(e: cortex_profile::ProfileError) -> Self {
+        use cortex_profile::ProfileError::*;
+        match e {
+            InvalidName(_) | NotFound(_) => ServiceError::ProfileName(e.to_string()),
+            _ => ServiceError::ProfileFailed(e.to_string()),
         }
     }
 }

@@ -152,6 +152,19 @@ pub struct Headset {
     pub link: Option<Link>,
     /// `controlDevice connect` is opening it (outside the service lock).
     pub opening: bool,
+    /// The profile loaded on it, and by which app.
+    pub profile: Option<LoadedProfile>,
+}
+
+/// A profile loaded on a headset (setupProfile load, loadGuestProfile).
+#[derive(Debug, Clone)]
+pub struct LoadedProfile {
+    /// Its contents (training and settings change here until `save`).
+    pub profile: cortex_profile::Profile,
+    /// The app that loaded it.
+    pub app_id: String,
+    /// An empty guest profile: it has no file and cannot be saved.
+    pub guest: bool,
 }
 
 impl Headset {

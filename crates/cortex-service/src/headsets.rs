@@ -53,6 +53,7 @@ impl Cortex {
             headband_position: None,
             link: Some(link),
             opening: false,
+            profile: None,
         });
         Ok(id)
     }

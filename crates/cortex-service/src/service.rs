@@ -163,6 +163,8 @@ pub struct Cortex {
     pub(crate) access: Mutex<AccessStore>,
     /// The record and subject store (`None` without a data dir); it has its own lock.
     pub(crate) book: Option<Arc<RecordBook>>,
+    /// The profile files (`None` without a data dir); file I/O happens under this lock only.
+    pub(crate) profiles: Option<Mutex<cortex_profile::ProfileStore>>,
     pub(crate) events: Sender<HeadsetEvent>,
     pub(crate) config: ServiceConfig,
     pub(crate) user: String,
@@ -235,6 +237,12 @@ impl Cortex {
             Some(dir) => Some(Arc::new(RecordBook::open(dir)?)),
             None => None,
         };
+        let profiles = match &config.data_dir {
+            Some(dir) => Some(Mutex::new(cortex_profile::ProfileStore::open(
+                &dir.join("profiles"),
+            )?)),
+            None => None,
+        };
         let (events, rx) = unbounded();
         let (refresh_wanted, refresh_rx) = unbounded();
         let (user, uid) = os_user();
@@ -247,6 +255,7 @@ impl Cortex {
             }),
             access: Mutex::new(access),
             book,
+            profiles,
             events,
             config,
             user,
@@ -447,6 +456,7 @@ pub(crate) fn close_session(st: &mut State, id: &str, reason: Option<&str>) -> O
             json!({"sessionId": s.id, "behavior": reason}),
         ));
     }
+    auto_unload_profile(st, &s, outbox.as_ref());
     let mut after = Aftermath::default();
     if let Recording::Active(active) = std::mem::replace(&mut s.recording, Recording::Idle) {
         after.stops.push(PendingStop {
@@ -464,6 +474,37 @@ pub(crate) fn close_session(st: &mut State, id: &str, reason: Option<&str>) -> O
     s.stopped = iso_now();
     s.streams.clear();
     Some((crate::sessions::session_object(st, &s), after))
+}
+
+/// When `closed` was its app's last session on its headset, unload the profile that app
+/// loaded there (warning 15: training apps reload on their next session).
+fn auto_unload_profile(st: &mut State, closed: &Session, outbox: Option<&Arc<dyn Outbox>>) {
+    if st
+        .sessions
+        .iter()
+        .any(|x| x.app_id == closed.app_id && x.headset_id == closed.headset_id)
+    {
+        return;
+    }
+    let Some(h) = st.headset_mut(&closed.headset_id) else {
+        return;
+    };
+    if h.profile.as_ref().is_none_or(|p| p.app_id != closed.app_id) {
+        return;
+    }
+    if let Some(p) = h.profile.take() {
+        tracing::info!(
+            "profile {:?} unloaded from {}: its app's last session closed",
+            p.profile.name,
+            h.id
+        );
+        if let Some(outbox) = outbox {
+            outbox.push_warning(warning::frame(
+                codes::warning::PROFILE_AUTO_UNLOADED,
+                json!({"headsetId": h.id, "profile": p.profile.name}),
+            ));
+        }
+    }
 }
 
 /// Close every session `which` picks (their ids first: closing changes the sessions).

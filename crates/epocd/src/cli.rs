@@ -39,10 +39,45 @@ pub enum Command {
     /// Run the open detections (performance metrics, facial expressions) over a capture file
     /// and print how often each was found, as JSON.
     Detect(DecodeTarget),
+    /// List, export and import training profiles (to move a trained user to another machine).
+    Profiles(ProfilesArgs),
     /// List the records stored in the data directory.
     Records(RecordsArgs),
     /// Export a stored record to EDF, EDF+, BDF+ or CSV (with a progress bar).
     Export(ExportArgs),
+}
+
+/// Arguments of `epocd profiles`.
+#[derive(Debug, clap::Args)]
+pub struct ProfilesArgs {
+    /// Where epocd keeps its state (default: the XDG data dir, as for `serve`).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// What to do (default: list).
+    #[command(subcommand)]
+    pub action: Option<ProfilesAction>,
+}
+
+/// `epocd profiles` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ProfilesAction {
+    /// List the profiles (name, trained actions, last change); damaged files are named.
+    List,
+    /// Write the profile NAME to FILE.
+    Export {
+        /// The profile.
+        name: String,
+        /// Where to write it.
+        file: PathBuf,
+    },
+    /// Add the profile in FILE (from `export`), optionally under another name.
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// Name it this instead.
+        #[arg(long = "as")]
+        rename: Option<String>,
+    },
 }
 
 /// Arguments of `epocd records`.

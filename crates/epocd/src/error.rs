@@ -36,6 +36,9 @@ pub enum CliError {
     /// The record store could not be read, or an export failed.
     #[error(transparent)]
     Record(#[from] cortex_record::RecordError),
+    /// A profile could not be read or written.
+    #[error(transparent)]
+    Profile(#[from] cortex_profile::ProfileError),
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),
@@ -52,6 +55,8 @@ impl CliError {
                 cortex_record::RecordError::Invalid(_) | cortex_record::RecordError::NotFound(_),
             ) => 2,
             CliError::Record(_) => 1,
+            CliError::Profile(cortex_profile::ProfileError::Io { .. }) => 1,
+            CliError::Profile(_) => 2,
             CliError::Driver(_) | CliError::Usage(_) | CliError::Session(_) => 2,
         }
     }

@@ -11,6 +11,7 @@ mod devices_cmd;
 mod error;
 mod logging;
 mod output;
+mod profiles_cmd;
 mod records_cmd;
 mod serve_cmd;
 mod stream_cmd;
@@ -36,7 +37,11 @@ fn run(cli: cli::Cli) -> Result<(), error::CliError> {
     // need it (and must work without one).
     let needs_config = matches!(
         cli.command,
-        cli::Command::Serve(_) | cli::Command::Cert(_) | cli::Command::Records(_) | cli::Command::Export(_)
+        cli::Command::Serve(_)
+            | cli::Command::Cert(_)
+            | cli::Command::Records(_)
+            | cli::Command::Export(_)
+            | cli::Command::Profiles(_)
     );
     let (config, source) = if needs_config || cli.config.is_some() {
         config::Config::load(cli.config.as_deref())?
@@ -57,6 +62,7 @@ fn run(cli: cli::Cli) -> Result<(), error::CliError> {
         cli::Command::Convert(args) => convert_cmd::run(&args),
         cli::Command::Detect(args) => detect_cmd::run(&args).map_err(error::CliError::from),
         cli::Command::Records(args) => records_cmd::list(&args, &config),
+        cli::Command::Profiles(args) => profiles_cmd::run(&args, &config),
         cli::Command::Export(args) => records_cmd::export(&args, &config),
     }
 }

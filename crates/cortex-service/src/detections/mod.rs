@@ -1,7 +1,9 @@
-//! Profiles, training and detections (docs/cortex-api.md, "Profiles and BCI"):
-//! getDetectionInfo, and the facial-expression settings of a session (signature type and
-//! thresholds), which its `fac` stream applies. Profiles, training and mental commands are
-//! not there yet: those methods say so with -32601.
+//! Profiles, training and detections (docs/cortex-api.md, "Profiles and BCI"): profiles
+//! (`profiles.rs`); here getDetectionInfo, and the facial-expression settings of a session
+//! (signature type and thresholds), which its `fac` stream applies. Training and mental
+//! commands are not there yet: those methods say so with -32601.
+
+pub mod profiles;
 
 use std::sync::Arc;
 
@@ -9,7 +11,7 @@ use epoc_facial::{DEFAULT_THRESHOLD, FaceAction, Thresholds};
 use serde_json::json;
 
 use crate::methods::{Call, Reply};
-use crate::service::lock;
+use crate::service::{State, lock};
 use crate::{Cortex, ServiceError};
 
 /// Facial-expression actions, as Cortex lists them.
@@ -105,14 +107,57 @@ pub fn get_detection_info(_: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Ser
     Ok(result.into())
 }
 
-/// The session a facial-expression setting applies to: `session` (profiles come later).
-fn settings_session<'a>(call: &Call<'a>) -> Result<&'a str, ServiceError> {
-    if call.params.opt_str("profile")?.is_some() && call.params.opt_str("session")?.is_none() {
-        return Err(ServiceError::NotSupported(
-            "epocd has no profiles yet: pass \"session\" to set this for a session".into(),
-        ));
+/// What a facial-expression setting applies to: a session, or a profile by name.
+enum Target<'a> {
+    Session(&'a str),
+    Profile(&'a str),
+}
+
+fn target<'a>(call: &Call<'a>) -> Result<Target<'a>, ServiceError> {
+    if let Some(session) = call.params.opt_str("session")? {
+        return Ok(Target::Session(session));
     }
-    call.params.str("session")
+    match call.params.opt_str("profile")? {
+        Some(profile) => Ok(Target::Profile(profile)),
+        None => Err(ServiceError::InvalidParams(
+            "pass \"session\" (this session's setting) or \"profile\" (a profile's)".into(),
+        )),
+    }
+}
+
+/// A profile's thresholds as the detector takes them.
+pub(crate) fn profile_thresholds(p: &cortex_profile::Profile) -> Thresholds {
+    let mut t = Thresholds::default();
+    for (name, value) in &p.facial_expression.thresholds {
+        if let Some(a) = FaceAction::parse(name) {
+            t.set(a, *value);
+        }
+    }
+    t
+}
+
+fn set_profile_threshold(p: &mut cortex_profile::Profile, action: FaceAction, value: u16) {
+    let list = &mut p.facial_expression.thresholds;
+    list.retain(|(n, _)| n != action.name());
+    list.push((action.name().to_owned(), value));
+}
+
+/// Give `app`'s sessions on `headset` the `thresholds` (their `fac` applies them at once).
+pub(crate) fn apply_thresholds(st: &mut State, app: &str, headset: &str, thresholds: Thresholds) {
+    let fanout = st
+        .headset(headset)
+        .and_then(|h| h.link.as_ref())
+        .map(|l| l.fanout.handle());
+    for s in st
+        .sessions
+        .iter_mut()
+        .filter(|s| s.app_id == app && s.headset_id == headset)
+    {
+        s.facial.thresholds = thresholds;
+        if let Some(f) = &fanout {
+            f.set_thresholds(&s.id, thresholds);
+        }
+    }
 }
 
 fn status<'a>(call: &Call<'a>) -> Result<&'a str, ServiceError> {
@@ -129,7 +174,7 @@ fn status<'a>(call: &Call<'a>) -> Result<&'a str, ServiceError> {
 pub fn signature_type(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
     let app = c.app_of(call.params.token()?)?;
     let status = status(call)?;
-    let session = settings_session(call)?;
+    let target = target(call)?;
     if status == "set" {
         match call.params.str("signature")? {
             "universal" => {}
@@ -147,8 +192,14 @@ pub fn signature_type(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Service
             }
         }
     }
-    let mut st = lock(&c.state);
-    st.own_session(&app, session)?;
+    match target {
+        Target::Session(session) => {
+            lock(&c.state).own_session(&app, session)?;
+        }
+        Target::Profile(name) => {
+            profiles::stored(c, name)?;
+        }
+    }
     Ok(json!({"availableSignature": SIGNATURES, "signatureType": "universal"}).into())
 }
 
@@ -157,7 +208,7 @@ pub fn signature_type(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Service
 pub fn threshold(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
     let app = c.app_of(call.params.token()?)?;
     let status = status(call)?;
-    let session = settings_session(call)?;
+    let target = target(call)?;
     let name = call.params.str("action")?;
     let action = FaceAction::parse(name).ok_or_else(|| {
         ServiceError::InvalidParams(format!(
@@ -177,22 +228,64 @@ pub fn threshold(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError
     } else {
         None
     };
-    let mut st = lock(&c.state);
-    let s = st.own_session(&app, session)?;
+    let current = match target {
+        Target::Session(session) => {
+            let mut st = lock(&c.state);
+            let s = st.own_session(&app, session)?;
+            let headset = s.headset_id.clone();
+            if let Some(value) = value {
+                s.facial.thresholds.set(action, value);
+                let thresholds = s.facial.thresholds;
+                apply_thresholds(&mut st, &app, &headset, thresholds);
+                // A profile this app loaded there keeps it (saved with setupProfile save).
+                if let Some(p) = st
+                    .headset_mut(&headset)
+                    .and_then(|h| h.profile.as_mut())
+                    .filter(|p| p.app_id == app)
+                {
+                    set_profile_threshold(&mut p.profile, action, value);
+                }
+                value
+            } else {
+                s.facial.thresholds.get(action)
+            }
+        }
+        Target::Profile(name) => {
+            // Loaded by this app: change the loaded copy (and its sessions); else the file.
+            let mut st = lock(&c.state);
+            let loaded = st.headsets.iter_mut().find_map(|h| {
+                let id = h.id.clone();
+                h.profile
+                    .as_mut()
+                    .filter(|p| p.app_id == app && p.profile.name == name)
+                    .map(|p| (id, p))
+            });
+            match (loaded, value) {
+                (Some((_, p)), None) => profile_thresholds(&p.profile).get(action),
+                (Some((headset, p)), Some(value)) => {
+                    set_profile_threshold(&mut p.profile, action, value);
+                    let thresholds = profile_thresholds(&p.profile);
+                    apply_thresholds(&mut st, &app, &headset, thresholds);
+                    value
+                }
+                (None, value) => {
+                    drop(st);
+                    let mut p = profiles::stored(c, name)?;
+                    match value {
+                        None => profile_thresholds(&p).get(action),
+                        Some(value) => {
+                            set_profile_threshold(&mut p, action, value);
+                            profiles::store(c)?.save(&p)?;
+                            value
+                        }
+                    }
+                }
+            }
+        }
+    };
     let Some(value) = value else {
-        let current = s.facial.thresholds.get(action);
         return Ok(json!({"currentThreshold": current, "defaultThreshold": DEFAULT_THRESHOLD}).into());
     };
-    s.facial.thresholds.set(action, value);
-    let thresholds = s.facial.thresholds;
-    let headset_id = s.headset_id.clone();
-    if let Some(fanout) = st
-        .headset(&headset_id)
-        .and_then(|h| h.link.as_ref())
-        .map(|l| l.fanout.handle())
-    {
-        fanout.set_thresholds(session, thresholds);
-    }
     Ok(
         json!({"currentThreshold": value, "message": format!("the threshold of {name} is now {value}")})
             .into(),

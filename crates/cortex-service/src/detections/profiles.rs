@@ -1,0 +1,241 @@
+//! Profiles (docs/cortex-api.md, "Profiles and BCI"): queryProfile, getCurrentProfile,
+//! setupProfile (create, load, unload, save, rename, delete) and loadGuestProfile. A profile
+//! is a file (`cortex-profile`); a headset has at most one loaded, by one app. File I/O runs
+//! under the profile store's lock, never under the service lock.
+
+use std::sync::{Arc, MutexGuard};
+
+use cortex_api::codes;
+use cortex_api::warning;
+use cortex_profile::{Profile, ProfileStore};
+use epoc_protocol::DISPLAY_ORDER;
+use serde_json::{Value, json};
+
+use crate::headset::LoadedProfile;
+use crate::methods::{Call, Reply};
+use crate::service::{State, lock};
+use crate::{ClientId, Cortex, ServiceError};
+
+/// The name a guest profile shows.
+pub(crate) const GUEST: &str = "guest";
+
+/// The profile store, locked (file I/O happens under this lock, never the service's).
+pub(crate) fn store(c: &Cortex) -> Result<MutexGuard<'_, ProfileStore>, ServiceError> {
+    c.profiles
+        .as_ref()
+        .map(lock)
+        .ok_or_else(|| ServiceError::Internal("profiles need a data dir (--data-dir)".into()))
+}
+
+/// The stored profile named `name`.
+pub(crate) fn stored(c: &Cortex, name: &str) -> Result<Profile, ServiceError> {
+    Ok(store(c)?.get(name)?)
+}
+
+/// Tell `client` a profile event (warnings 13, 14).
+fn notify(st: &State, client: ClientId, code: i64, headset: &str, name: &str) {
+    if let Some(outbox) = st.outbox(client) {
+        outbox.push_warning(warning::frame(
+            code,
+            json!({"headsetId": headset, "profile": name}),
+        ));
+    }
+}
+
+/// `queryProfile`: every profile, with the fields the training examples read.
+pub fn query_profile(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
+    c.app_of(call.params.token()?)?;
+    let listing = store(c)?.list()?;
+    for problem in &listing.problems {
+        tracing::warn!("{problem}");
+    }
+    let channels: Vec<&str> = DISPLAY_ORDER.iter().map(|ch| ch.name()).collect();
+    let out: Vec<Value> = listing
+        .profiles
+        .iter()
+        .map(|p| json!({"name": p.name, "uuid": p.uuid, "readOnly": false, "eegChannels": channels}))
+        .collect();
+    Ok(Value::from(out).into())
+}
+
+/// `getCurrentProfile {headset}`: the loaded profile's name (or null) and whether this app
+/// loaded it.
+pub fn get_current_profile(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
+    let app = c.app_of(call.params.token()?)?;
+    let headset = call.params.str("headset")?;
+    let st = lock(&c.state);
+    let h = st
+        .headset(headset)
+        .ok_or_else(|| ServiceError::HeadsetNotFound(headset.into()))?;
+    Ok(match &h.profile {
+        Some(p) => json!({"name": p.profile.name, "loadedByThisApp": p.app_id == app}),
+        None => json!({"name": Value::Null, "loadedByThisApp": false}),
+    }
+    .into())
+}
+
+/// `loadGuestProfile {headset}`: an empty profile that is never saved.
+pub fn load_guest_profile(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
+    let app = c.app_of(call.params.token()?)?;
+    let headset = call.params.str("headset")?;
+    let guest = Profile::new(GUEST)?;
+    attach(c, call.client, &app, headset, guest, true)?;
+    Ok(json!({"message": format!("the guest profile is loaded on {headset}")}).into())
+}
+
+/// Load `profile` on `headset` for `app` (warning 13).
+fn attach(
+    c: &Cortex,
+    client: ClientId,
+    app: &str,
+    headset: &str,
+    profile: Profile,
+    guest: bool,
+) -> Result<(), ServiceError> {
+    let mut st = lock(&c.state);
+    let h = st
+        .headset_mut(headset)
+        .ok_or_else(|| ServiceError::HeadsetNotFound(headset.into()))?;
+    if h.link.is_none() {
+        return Err(ServiceError::HeadsetNotConnected(headset.into()));
+    }
+    if let Some(loaded) = &h.profile {
+        if loaded.app_id != app {
+            return Err(ServiceError::ProfileOfAnotherApp(
+                loaded.profile.name.clone(),
+                headset.into(),
+            ));
+        }
+        if loaded.profile.uuid != profile.uuid {
+            return Err(ServiceError::HeadsetHasProfile(
+                headset.into(),
+                loaded.profile.name.clone(),
+            ));
+        }
+    }
+    let name = profile.name.clone();
+    let thresholds = super::profile_thresholds(&profile);
+    h.profile = Some(LoadedProfile {
+        profile,
+        app_id: app.to_owned(),
+        guest,
+    });
+    super::apply_thresholds(&mut st, app, headset, thresholds);
+    tracing::info!("profile {name:?} loaded on {headset}");
+    notify(&st, client, codes::warning::PROFILE_LOADED, headset, &name);
+    Ok(())
+}
+
+/// `setupProfile {profile, status, headset?, newProfileName?}`.
+pub fn setup_profile(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
+    let app = c.app_of(call.params.token()?)?;
+    let name = call.params.str("profile")?;
+    let status = call.params.str("status")?;
+    let headset = || call.params.str("headset");
+    let message = match status {
+        "create" => {
+            store(c)?.create(name)?;
+            format!("profile {name:?} created")
+        }
+        "load" => {
+            let headset = headset()?;
+            let profile = store(c)?.get(name)?;
+            attach(c, call.client, &app, headset, profile, false)?;
+            format!("profile {name:?} loaded on {headset}")
+        }
+        "unload" => {
+            let headset = headset()?;
+            let mut st = lock(&c.state);
+            let h = st
+                .headset_mut(headset)
+                .ok_or_else(|| ServiceError::HeadsetNotFound(headset.into()))?;
+            match &h.profile {
+                None => return Err(ServiceError::NoProfileLoaded(headset.into())),
+                Some(p) if p.app_id != app => {
+                    return Err(ServiceError::ProfileOfAnotherApp(
+                        p.profile.name.clone(),
+                        headset.into(),
+                    ));
+                }
+                Some(_) => {}
+            }
+            let unloaded = h.profile.take().map(|p| p.profile.name).unwrap_or_default();
+            notify(
+                &st,
+                call.client,
+                codes::warning::PROFILE_UNLOADED,
+                headset,
+                &unloaded,
+            );
+            format!("profile {unloaded:?} unloaded from {headset}")
+        }
+        "save" => {
+            let headset = headset()?;
+            let profile = {
+                let st = lock(&c.state);
+                let h = st
+                    .headset(headset)
+                    .ok_or_else(|| ServiceError::HeadsetNotFound(headset.into()))?;
+                match &h.profile {
+                    None => return Err(ServiceError::NoProfileLoaded(headset.into())),
+                    Some(p) if p.app_id != app => {
+                        return Err(ServiceError::ProfileOfAnotherApp(
+                            p.profile.name.clone(),
+                            headset.into(),
+                        ));
+                    }
+                    Some(p) if p.guest => {
+                        return Err(ServiceError::InvalidParams(
+                            "the guest profile cannot be saved: create a profile and load it instead".into(),
+                        ));
+                    }
+                    Some(p) if p.profile.name != name => {
+                        return Err(ServiceError::InvalidParams(format!(
+                            "profile {name:?} is not the one loaded on {headset} ({:?})",
+                            p.profile.name
+                        )));
+                    }
+                    Some(p) => p.profile.clone(),
+                }
+            };
+            store(c)?.save(&profile)?;
+            format!("profile {name:?} saved")
+        }
+        "rename" => {
+            let new = call.params.str("newProfileName")?;
+            let renamed = store(c)?.rename(name, new)?;
+            let mut st = lock(&c.state);
+            for h in &mut st.headsets {
+                if let Some(p) = h.profile.as_mut().filter(|p| p.profile.uuid == renamed.uuid) {
+                    p.profile.name = renamed.name.clone();
+                }
+            }
+            format!("profile {name:?} renamed to {new:?}")
+        }
+        "delete" => {
+            {
+                let st = lock(&c.state);
+                if let Some(h) = st.headsets.iter().find(|h| {
+                    h.profile
+                        .as_ref()
+                        .is_some_and(|p| !p.guest && p.profile.name == name)
+                }) {
+                    return Err(ServiceError::HeadsetHasProfile(h.id.clone(), name.into()));
+                }
+            }
+            store(c)?.delete(name)?;
+            format!("profile {name:?} deleted")
+        }
+        other => {
+            return Err(ServiceError::InvalidStatus(format!(
+                "{other} (use create, load, unload, save, rename or delete)"
+            )));
+        }
+    };
+    let shown = if status == "rename" {
+        call.params.str("newProfileName")?
+    } else {
+        name
+    };
+    Ok(json!({"action": status, "name": shown, "message": message}).into())
+}
