@@ -295,7 +295,6 @@ fn methods_epocd_does_not_have_answer_clearly() {
     let lab = Lab::new();
     for method in [
         "training",
-        "setupProfile",
         "updateHeadset",
         "configMapping",
         "requestToDownloadRecordData",
