@@ -7,4 +7,4 @@ pub mod codes;
 pub mod streams;
 pub mod warning;
 
-pub use streams::Stream;
+pub use streams::{Stream, StreamBits};

@@ -3,6 +3,9 @@
 use epoc_protocol::{DISPLAY_ORDER, EPOCX_MOTION_NAMES, GYRO14_NAMES, MOTION_NAMES, Mode, Model, Resolution};
 use serde_json::{Value, json};
 
+/// A set of streams, one [`Stream::bit`] each.
+pub type StreamBits = u16;
+
 /// A stream epocd can serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stream {
@@ -20,11 +23,15 @@ pub enum Stream {
     Met,
     /// Facial expressions, 32 Hz.
     Fac,
+    /// Mental commands, 8 Hz.
+    Com,
+    /// Training events.
+    Sys,
 }
 
 impl Stream {
     /// All streams epocd serves.
-    pub const ALL: [Stream; 7] = [
+    pub const ALL: [Stream; 9] = [
         Stream::Eeg,
         Stream::Mot,
         Stream::Dev,
@@ -32,6 +39,8 @@ impl Stream {
         Stream::Pow,
         Stream::Met,
         Stream::Fac,
+        Stream::Com,
+        Stream::Sys,
     ];
 
     /// Parse a Cortex stream name.
@@ -44,6 +53,8 @@ impl Stream {
             "pow" => Stream::Pow,
             "met" => Stream::Met,
             "fac" => Stream::Fac,
+            "com" => Stream::Com,
+            "sys" => Stream::Sys,
             _ => return None,
         })
     }
@@ -58,17 +69,19 @@ impl Stream {
             Stream::Pow => "pow",
             Stream::Met => "met",
             Stream::Fac => "fac",
+            Stream::Com => "com",
+            Stream::Sys => "sys",
         }
     }
 
     /// Bit for subscription sets.
-    pub const fn bit(self) -> u8 {
-        1 << self as u8
+    pub const fn bit(self) -> StreamBits {
+        1 << self as u16
     }
 
     /// Streams computed by the detections (their own thread, only while subscribed).
     pub const fn is_detection(self) -> bool {
-        matches!(self, Stream::Met | Stream::Fac)
+        matches!(self, Stream::Met | Stream::Fac | Stream::Com | Stream::Sys)
     }
 
     /// The `cols` of this stream for a headset in `mode`.
@@ -105,6 +118,8 @@ impl Stream {
             }
             Stream::Met => json!(MET_COLS),
             Stream::Fac => json!(FAC_COLS),
+            Stream::Com => json!(["act", "pow"]),
+            Stream::Sys => json!(["detection", "event"]),
         }
     }
 }
@@ -132,11 +147,9 @@ pub const FAC_COLS: [&str; 5] = ["eyeAct", "uAct", "uPow", "lAct", "lPow"];
 /// Why a Cortex stream that epocd does not serve is unavailable.
 pub fn unsupported_reason(name: &str) -> String {
     match name {
-        "com" => "epocd does not compute mental commands yet (they need profiles and training); \
-                  subscribe to eeg, mot, dev, eq, pow, met or fac"
-            .to_owned(),
-        "sys" => "the sys stream reports training events, and epocd has no training yet".to_owned(),
-        other => format!("unknown stream {other:?}: epocd serves eeg, mot, dev, eq, pow, met and fac"),
+        other => {
+            format!("unknown stream {other:?}: epocd serves eeg, mot, dev, eq, pow, met, fac, com and sys")
+        }
     }
 }
 

@@ -108,16 +108,25 @@ pub const METHODS: &[(&str, Handler)] = &[
     ("setupProfile", detections::profiles::setup_profile),
     ("loadGuestProfile", detections::profiles::load_guest_profile),
     ("getDetectionInfo", detections::get_detection_info),
-    ("training", detections::not_yet),
-    ("getTrainedSignatureActions", detections::not_yet),
-    ("getTrainingTime", detections::not_yet),
+    ("training", detections::training::training),
+    (
+        "getTrainedSignatureActions",
+        detections::mental::trained_signature_actions,
+    ),
+    ("getTrainingTime", detections::mental::training_time),
     ("facialExpressionSignatureType", detections::signature_type),
     ("facialExpressionThreshold", detections::threshold),
-    ("mentalCommandActiveAction", detections::not_yet),
-    ("mentalCommandBrainMap", detections::not_yet),
-    ("mentalCommandGetSkillRating", detections::not_yet),
-    ("mentalCommandTrainingThreshold", detections::not_yet),
-    ("mentalCommandActionSensitivity", detections::not_yet),
+    ("mentalCommandActiveAction", detections::mental::active_action),
+    ("mentalCommandBrainMap", detections::mental::brain_map),
+    ("mentalCommandGetSkillRating", detections::mental::skill_rating),
+    (
+        "mentalCommandTrainingThreshold",
+        detections::mental::training_threshold,
+    ),
+    (
+        "mentalCommandActionSensitivity",
+        detections::mental::action_sensitivity,
+    ),
 ];
 
 impl Cortex {

@@ -150,7 +150,7 @@ pub fn subscribe(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError
     let mut success = Vec::new();
     let mut failure = Vec::new();
     let mode = st.headset(&headset_id).map(Headset::effective_mode);
-    let mut bits = 0u8;
+    let mut bits: cortex_api::StreamBits = 0;
     for name in &streams {
         match Stream::parse(name) {
             None => failure.push(stream_failure(name, unsupported_reason(name))),
@@ -205,7 +205,7 @@ pub fn unsubscribe(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceErr
     let s = st.own_session(&app, session)?;
     let mut success = Vec::new();
     let mut failure = Vec::new();
-    let mut bits = 0u8;
+    let mut bits: cortex_api::StreamBits = 0;
     for name in &streams {
         match Stream::parse(name).filter(|x| s.streams.contains(x)) {
             Some(x) => {

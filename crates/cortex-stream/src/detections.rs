@@ -15,9 +15,10 @@ use epoc_protocol::{DeviceState, ReportKind};
 use epoc_sample::Sample;
 use sample_ring::{Next, Reader, RingHandle};
 
-use crate::fanout::{LiveInfo, Outbox};
-use crate::frame::{frame_after_sid, frame_before_sid, frame_start, push_f64};
-use cortex_api::{Stream, warning};
+use crate::fanout::{LiveInfo, MentalSetup, Outbox, PendingEpoch, Training};
+use crate::frame::{frame_after_sid, frame_before_sid, frame_start, push_f64, sys_frame};
+use cortex_api::{Stream, StreamBits, warning};
+use epoc_mental::{ComFrame, EpochRecorder, EpochResult, MentalCommands};
 
 /// How often the thread drains the ring: well under a `fac` period (31 ms).
 const POLL: Duration = Duration::from_millis(10);
@@ -29,23 +30,33 @@ const HISTORY_ITEMS: u64 = 4096;
 pub(crate) enum DetectionControl {
     Subscribe {
         sid: String,
-        streams: u8,
+        streams: StreamBits,
         outbox: Arc<dyn Outbox>,
     },
     Unsubscribe {
         sid: String,
-        streams: u8,
+        streams: StreamBits,
     },
     Thresholds {
         sid: String,
         thresholds: Thresholds,
     },
+    Mental(MentalSetup),
+    Train(Training),
     Stop,
+}
+
+/// A training epoch being recorded for a session.
+struct Recording {
+    sid: String,
+    detection: String,
+    action: String,
+    recorder: EpochRecorder,
 }
 
 struct Subscriber {
     sid: String,
-    streams: u8,
+    streams: StreamBits,
     outbox: Arc<dyn Outbox>,
     thresholds: Thresholds,
 }
@@ -67,6 +78,8 @@ impl Detections {
             live,
             subs: Vec::new(),
             thresholds: Vec::new(),
+            mental: MentalSetup::default(),
+            recordings: Vec::new(),
             state: None,
             head: String::with_capacity(256),
             tail: String::with_capacity(64),
@@ -102,6 +115,7 @@ struct Detectors {
     device: DeviceState,
     metrics: Option<PerformanceMetrics>,
     facial: Option<FacialDetector>,
+    mental: Option<MentalCommands>,
 }
 
 struct Worker {
@@ -114,6 +128,10 @@ struct Worker {
     subs: Vec<Subscriber>,
     /// Thresholds set for sessions not (yet) subscribed to `fac`.
     thresholds: Vec<(String, Thresholds)>,
+    /// The classifier `com` uses.
+    mental: MentalSetup,
+    /// Training epochs in progress.
+    recordings: Vec<Recording>,
     state: Option<Detectors>,
     head: String,
     tail: String,
@@ -184,9 +202,52 @@ impl Worker {
                 self.thresholds.retain(|(s, _)| *s != sid);
                 self.thresholds.push((sid, thresholds));
             }
+            DetectionControl::Mental(setup) => {
+                if let Some(m) = self.state.as_mut().and_then(|d| d.mental.as_mut()) {
+                    m.set_classifier(setup.classifier.clone(), setup.sensitivity.clone());
+                }
+                self.mental = setup;
+            }
+            DetectionControl::Train(t) => self.train(t),
             DetectionControl::Stop => return false,
         }
         true
+    }
+
+    /// Start recording an epoch for a session (replacing one in progress), or cancel.
+    fn train(&mut self, t: Training) {
+        self.recordings.retain(|r| r.sid != t.sid);
+        let Some(action) = t.action else { return };
+        let rate = self.state.as_ref().map_or(128, |d| d.rate);
+        let event = if t.detection == "facialExpression" {
+            "FE_Started"
+        } else {
+            "MC_Started"
+        };
+        self.send_sys(&t.sid, &t.detection, event, None);
+        self.recordings.push(Recording {
+            sid: t.sid,
+            detection: t.detection,
+            action,
+            recorder: EpochRecorder::new(rate),
+        });
+    }
+
+    /// A `sys` frame for session `sid`, if it subscribed to `sys`.
+    fn send_sys(&mut self, sid: &str, detection: &str, event: &str, time: Option<f64>) {
+        let time = time.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64())
+        });
+        let frame = sys_frame(sid, detection, event, time);
+        let failed: Vec<usize> = (0..self.subs.len())
+            .filter(|&i| {
+                let sub = &self.subs[i];
+                sub.sid == sid && sub.streams & Stream::Sys.bit() != 0 && !sub.outbox.push_parts(&[&frame])
+            })
+            .collect();
+        self.drop_clients(failed);
     }
 
     fn wants(&self, stream: Stream) -> bool {
@@ -196,7 +257,16 @@ impl Worker {
     /// Drop a detector nobody wants (it starts fresh, warm-up included, when wanted again).
     fn sync_detectors(&mut self) {
         let (met, fac) = (self.wants(Stream::Met), self.wants(Stream::Fac));
+        let com = self.wants(Stream::Com);
         if let Some(d) = self.state.as_mut() {
+            if !com {
+                d.mental = None;
+            }
+            if com && d.mental.is_none() {
+                let mut m = MentalCommands::new(d.rate);
+                m.set_classifier(self.mental.classifier.clone(), self.mental.sensitivity.clone());
+                d.mental = Some(m);
+            }
             if !met {
                 d.metrics = None;
             }
@@ -224,6 +294,7 @@ impl Worker {
                 device: DeviceState::default(),
                 metrics: None,
                 facial: None,
+                mental: None,
             });
             self.sync_detectors();
         }
@@ -232,8 +303,13 @@ impl Worker {
         let uv = r.eeg_microvolts();
         let met = d.metrics.as_mut().and_then(|m| m.push(uv, &d.device.levels));
         let fac = d.facial.as_mut().and_then(|f| f.push(uv));
+        let com = d.mental.as_mut().and_then(|m| m.push(uv));
         if !live {
             return;
+        }
+        self.record_training(uv, s.time);
+        if let Some(c) = com {
+            self.send_com(&c, s.time);
         }
         if let Some(m) = met {
             self.send_met(&m, s.time);
@@ -241,6 +317,69 @@ impl Worker {
         if let Some(f) = fac {
             self.send_fac(&f, s.time);
         }
+    }
+
+    /// Feed the epochs being recorded; a finished one is announced (Succeeded or Failed)
+    /// and, if usable, kept for `training accept`.
+    fn record_training(&mut self, uv: [f64; epoc_protocol::EEG_CHANNELS], time: f64) {
+        let mut done = Vec::new();
+        for (i, r) in self.recordings.iter_mut().enumerate() {
+            if let Some(result) = r.recorder.push(uv) {
+                done.push((i, result));
+            }
+        }
+        for (i, result) in done.into_iter().rev() {
+            let r = self.recordings.remove(i);
+            let prefix = if r.detection == "facialExpression" {
+                "FE"
+            } else {
+                "MC"
+            };
+            let event = match result {
+                EpochResult::Succeeded(epoch) => {
+                    if let Ok(mut pending) = self.live.pending_epochs.lock() {
+                        pending.retain(|p| p.sid != r.sid);
+                        pending.push(PendingEpoch {
+                            sid: r.sid.clone(),
+                            detection: r.detection.clone(),
+                            action: r.action.clone(),
+                            epoch,
+                        });
+                    }
+                    "Succeeded"
+                }
+                EpochResult::Failed(usable) => {
+                    tracing::info!(
+                        "session {}: training {} failed, {:.0} % of the epoch usable (artefacts or poor contact)",
+                        r.sid,
+                        r.action,
+                        usable * 100.0
+                    );
+                    "Failed"
+                }
+            };
+            self.send_sys(&r.sid, &r.detection, &format!("{prefix}_{event}"), Some(time));
+        }
+    }
+
+    fn send_com(&mut self, c: &ComFrame, time: f64) {
+        let head = &mut self.head;
+        frame_start(head, Stream::Com);
+        head.push('"');
+        head.push_str(&c.action);
+        head.push_str("\",");
+        push_f64(head, c.power, 3);
+        frame_before_sid(head);
+        frame_after_sid(&mut self.tail, time);
+        let bit = Stream::Com.bit();
+        let (head, tail) = (&self.head, &self.tail);
+        let failed: Vec<usize> = (0..self.subs.len())
+            .filter(|&i| {
+                let sub = &self.subs[i];
+                sub.streams & bit != 0 && !sub.outbox.push_parts(&[head, &sub.sid, tail])
+            })
+            .collect();
+        self.drop_clients(failed);
     }
 
     fn send_met(&mut self, m: &MetSample, time: f64) {

@@ -20,7 +20,7 @@ use sample_ring::{Next, Reader, RingHandle};
 
 use crate::frame::{frame_after_sid, frame_before_sid, frame_start, push_f64};
 use crate::pace::Pace;
-use cortex_api::{Stream, warning};
+use cortex_api::{Stream, StreamBits, warning};
 
 use band_power::{BandPower, POW_VALUES};
 use epoc_facial::Thresholds;
@@ -28,7 +28,8 @@ use epoc_facial::Thresholds;
 use crate::detections::{DetectionControl, Detections};
 
 /// The bits of the streams the detections thread serves.
-const DETECTION_BITS: u8 = Stream::Met.bit() | Stream::Fac.bit();
+const DETECTION_BITS: StreamBits =
+    Stream::Met.bit() | Stream::Fac.bit() | Stream::Com.bit() | Stream::Sys.bit();
 
 /// Where a client's frames go. Implemented by the WebSocket layer with one ordered queue
 /// and two lanes: data frames are bounded (a client that stops reading is dropped), warnings
@@ -48,12 +49,12 @@ pub trait Outbox: Send + Sync {
 enum Control {
     Subscribe {
         sid: String,
-        streams: u8,
+        streams: StreamBits,
         outbox: Arc<dyn Outbox>,
     },
     Unsubscribe {
         sid: String,
-        streams: u8,
+        streams: StreamBits,
     },
     Remove {
         sid: String,
@@ -63,12 +64,35 @@ enum Control {
         sid: String,
         thresholds: Thresholds,
     },
+    Mental(MentalSetup),
+    Train(Training),
     Stop,
+}
+
+/// The mental-command classifier of the profile loaded on the headset, and its
+/// sensitivities (None: no profile or nothing trained; `com` says neutral).
+#[derive(Clone, Default)]
+pub struct MentalSetup {
+    /// The fitted classifier.
+    pub classifier: Option<epoc_mental::Classifier>,
+    /// Sensitivity (1–10) per active action.
+    pub sensitivity: Vec<(String, u8)>,
+}
+
+/// A training request for the detections thread.
+#[derive(Debug, Clone)]
+pub struct Training {
+    /// The session that trains (its `sys` stream hears the events).
+    pub sid: String,
+    /// `mentalCommand` or `facialExpression`.
+    pub detection: String,
+    /// The action (None: cancel this session's training in progress).
+    pub action: Option<String>,
 }
 
 struct Subscriber {
     sid: String,
-    streams: u8,
+    streams: StreamBits,
     outbox: Arc<dyn Outbox>,
 }
 
@@ -82,6 +106,21 @@ pub struct LiveInfo {
     pub motion_rate: AtomicU16,
     /// Frames dropped because a client was too slow (per headset).
     pub dropped_clients: AtomicU32,
+    /// Training epochs recorded and waiting for `training accept` or `reject`.
+    pub pending_epochs: std::sync::Mutex<Vec<PendingEpoch>>,
+}
+
+/// A training epoch recorded for a session, waiting for its app to accept or reject it.
+#[derive(Debug, Clone)]
+pub struct PendingEpoch {
+    /// The session that trained.
+    pub sid: String,
+    /// `mentalCommand` or `facialExpression`.
+    pub detection: String,
+    /// The trained action.
+    pub action: String,
+    /// What was recorded.
+    pub epoch: epoc_mental::Epoch,
 }
 
 /// The fan-out thread of one headset.
@@ -128,12 +167,12 @@ impl Fanout {
     }
 
     /// Add `streams` (a bit set of [`Stream::bit`]) for session `sid`.
-    pub fn subscribe(&self, sid: &str, streams: u8, outbox: Arc<dyn Outbox>) {
+    pub fn subscribe(&self, sid: &str, streams: StreamBits, outbox: Arc<dyn Outbox>) {
         self.handle().subscribe(sid, streams, outbox);
     }
 
     /// Remove `streams` for session `sid`.
-    pub fn unsubscribe(&self, sid: &str, streams: u8) {
+    pub fn unsubscribe(&self, sid: &str, streams: StreamBits) {
         self.handle().unsubscribe(sid, streams);
     }
 
@@ -172,7 +211,7 @@ impl FanoutHandle {
 
     /// Add `streams` (a bit set of [`Stream::bit`]) for session `sid`: frames of samples
     /// published from now on go to `outbox`.
-    pub fn subscribe(&self, sid: &str, streams: u8, outbox: Arc<dyn Outbox>) {
+    pub fn subscribe(&self, sid: &str, streams: StreamBits, outbox: Arc<dyn Outbox>) {
         self.send(Control::Subscribe {
             sid: sid.to_owned(),
             streams,
@@ -181,7 +220,7 @@ impl FanoutHandle {
     }
 
     /// Remove `streams` for session `sid`.
-    pub fn unsubscribe(&self, sid: &str, streams: u8) {
+    pub fn unsubscribe(&self, sid: &str, streams: StreamBits) {
         self.send(Control::Unsubscribe {
             sid: sid.to_owned(),
             streams,
@@ -204,6 +243,17 @@ impl FanoutHandle {
             sid: sid.to_owned(),
             thresholds,
         });
+    }
+
+    /// The mental-command classifier `com` uses from now on.
+    pub fn set_mental(&self, setup: MentalSetup) {
+        self.send(Control::Mental(setup));
+    }
+
+    /// Start (or, with no action, cancel) recording a training epoch for a session; the
+    /// events go to its `sys` stream and the epoch to [`LiveInfo::pending_epochs`].
+    pub fn train(&self, training: Training) {
+        self.send(Control::Train(training));
     }
 }
 
@@ -272,9 +322,11 @@ struct Worker {
     /// The detections thread, while some session wants met or fac.
     detections: Option<Detections>,
     /// Sessions subscribed to met or fac, and to which.
-    detection_subs: Vec<(String, u8)>,
+    detection_subs: Vec<(String, StreamBits)>,
     /// Facial-expression thresholds per session.
     thresholds: Vec<(String, Thresholds)>,
+    /// The mental-command classifier, for a detections thread started later.
+    mental: MentalSetup,
 }
 
 impl Worker {
@@ -300,6 +352,7 @@ impl Worker {
             detections: None,
             detection_subs: Vec::new(),
             thresholds: Vec::new(),
+            mental: MentalSetup::default(),
         }
     }
 
@@ -342,6 +395,17 @@ impl Worker {
                         self.thresholds.retain(|(s, _)| *s != sid);
                         self.thresholds.push((sid, thresholds));
                     }
+                    Control::Mental(setup) => {
+                        if let Some(d) = &self.detections {
+                            d.send(DetectionControl::Mental(setup.clone()));
+                        }
+                        self.mental = setup;
+                    }
+                    Control::Train(t) => {
+                        if let Some(d) = &self.detections {
+                            d.send(DetectionControl::Train(t));
+                        }
+                    }
                     Control::Stop => return,
                 }
             }
@@ -373,7 +437,7 @@ impl Worker {
     }
 
     /// Start the detections thread if it is not running, and subscribe `sid` there.
-    fn detections_subscribe(&mut self, sid: &str, streams: u8, outbox: &Arc<dyn Outbox>) {
+    fn detections_subscribe(&mut self, sid: &str, streams: StreamBits, outbox: &Arc<dyn Outbox>) {
         let mut started = false;
         if self.detections.is_none()
             && let Some((ring, name)) = &self.detection_source
@@ -393,6 +457,7 @@ impl Worker {
             outbox: Arc::clone(outbox),
         });
         if started {
+            d.send(DetectionControl::Mental(self.mental.clone()));
             for (sid, thresholds) in &self.thresholds {
                 d.send(DetectionControl::Thresholds {
                     sid: sid.clone(),
@@ -407,7 +472,7 @@ impl Worker {
     }
 
     /// Unsubscribe `sid` from detection `streams`; stop the thread when nobody is left.
-    fn detections_unsubscribe(&mut self, sid: &str, streams: u8) {
+    fn detections_unsubscribe(&mut self, sid: &str, streams: StreamBits) {
         let Some(d) = &self.detections else { return };
         d.send(DetectionControl::Unsubscribe {
             sid: sid.to_owned(),
@@ -580,7 +645,7 @@ fn write_values(out: &mut String, stream: Stream, s: &Sample, d: Option<&Derived
                 out.push_str(&l.to_string());
             }
         }
-        Stream::Met | Stream::Fac => {} // the detections thread writes these
+        Stream::Met | Stream::Fac | Stream::Com | Stream::Sys => {} // the detections thread writes these
         Stream::Pow => {
             let Some(d) = d else { return };
             for (i, v) in d.pow.iter().enumerate() {

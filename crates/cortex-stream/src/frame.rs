@@ -33,3 +33,21 @@ pub fn push_f64(out: &mut String, v: f64, decimals: usize) {
     let v = if v.is_finite() { v } else { 0.0 };
     let _ = write!(out, "{v:.decimals$}");
 }
+
+/// A whole `sys` frame: `{"sys":["<detection>","<event>"],"sid":"…","time":…}` (every element
+/// a string: the C# client casts them).
+pub fn sys_frame(sid: &str, detection: &str, event: &str, time: f64) -> String {
+    let mut out = String::with_capacity(128);
+    frame_start(&mut out, Stream::Sys);
+    out.push('"');
+    out.push_str(detection);
+    out.push_str("\",\"");
+    out.push_str(event);
+    out.push('"');
+    frame_before_sid(&mut out);
+    out.push_str(sid);
+    let mut tail = String::new();
+    frame_after_sid(&mut tail, time);
+    out.push_str(&tail);
+    out
+}

@@ -8,5 +8,5 @@ pub mod fanout;
 pub mod frame;
 pub mod pace;
 
-pub use fanout::{Fanout, FanoutHandle, LiveInfo, Outbox};
+pub use fanout::{Fanout, FanoutHandle, LiveInfo, MentalSetup, Outbox, PendingEpoch, Training};
 pub use pace::Pace;

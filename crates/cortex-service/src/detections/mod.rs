@@ -1,9 +1,11 @@
 //! Profiles, training and detections (docs/cortex-api.md, "Profiles and BCI"): profiles
-//! (`profiles.rs`); here getDetectionInfo, and the facial-expression settings of a session
-//! (signature type and thresholds), which its `fac` stream applies. Training and mental
-//! commands are not there yet: those methods say so with -32601.
+//! (`profiles.rs`), training and its `sys` events (`training.rs`), the mental-command
+//! settings of a profile (`mental.rs`); here getDetectionInfo, and the facial-expression
+//! settings (signature type and thresholds), which the `fac` stream applies.
 
+pub mod mental;
 pub mod profiles;
+pub mod training;
 
 use std::sync::Arc;
 
@@ -39,7 +41,7 @@ const FACIAL_EVENTS: [&str; 8] = [
     "FE_Reset",
     "FE_AutoSamplingNeutralCompleted",
 ];
-const MENTAL_ACTIONS: [&str; 14] = [
+pub(crate) const MENTAL_ACTIONS: [&str; 14] = [
     "neutral",
     "push",
     "pull",
@@ -76,15 +78,6 @@ const SIGNATURES: [&str; 1] = ["universal"];
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct FacialSettings {
     pub(crate) thresholds: Thresholds,
-}
-
-/// Every method of this chapter that epocd does not have yet.
-pub fn not_yet(_: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
-    Err(ServiceError::NotSupported(format!(
-        "{} is not supported by epocd yet: it has no profiles, training or mental commands \
-         (the met and fac detections work without them)",
-        call.method
-    )))
 }
 
 /// `getDetectionInfo {detection}`: the actions, training controls and training events of a

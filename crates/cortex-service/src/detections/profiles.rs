@@ -121,6 +121,11 @@ fn attach(
         guest,
     });
     super::apply_thresholds(&mut st, app, headset, thresholds);
+    let loaded = st
+        .headset(headset)
+        .and_then(|h| h.profile.as_ref())
+        .map(|p| p.profile.clone());
+    push_mental(&st, headset, loaded.as_ref());
     tracing::info!("profile {name:?} loaded on {headset}");
     notify(&st, client, codes::warning::PROFILE_LOADED, headset, &name);
     Ok(())
@@ -238,4 +243,108 @@ pub fn setup_profile(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
         name
     };
     Ok(json!({"action": status, "name": shown, "message": message}).into())
+}
+
+/// The classifier and sensitivities `com` should use for `profile`: its active actions (the
+/// trained ones, up to four, when none were chosen) over its training.
+pub(crate) fn mental_setup(profile: &Profile) -> cortex_stream::MentalSetup {
+    let mc = &profile.mental_command;
+    let active = active_actions(profile);
+    let sensitivity = active
+        .iter()
+        .zip(mc.sensitivity)
+        .map(|(a, s)| (a.clone(), s))
+        .collect();
+    cortex_stream::MentalSetup {
+        classifier: mc.training.fit(&active),
+        sensitivity,
+    }
+}
+
+/// The actions `com` chooses among besides neutral.
+pub(crate) fn active_actions(profile: &Profile) -> Vec<String> {
+    let mc = &profile.mental_command;
+    if !mc.active_actions.is_empty() {
+        return mc.active_actions.clone();
+    }
+    mc.training
+        .actions
+        .iter()
+        .map(|a| a.action.clone())
+        .filter(|a| a != epoc_mental::NEUTRAL)
+        .take(cortex_profile::MAX_ACTIVE_ACTIONS)
+        .collect()
+}
+
+/// Tell `headset`'s detections the classifier of `profile` (None: no profile).
+pub(crate) fn push_mental(st: &State, headset: &str, profile: Option<&Profile>) {
+    if let Some(f) = st
+        .headset(headset)
+        .and_then(|h| h.link.as_ref())
+        .map(|l| l.fanout.handle())
+    {
+        f.set_mental(profile.map(mental_setup).unwrap_or_default());
+    }
+}
+
+/// What a profile setting names: `session` (the profile this app loaded on that session's
+/// headset) or `profile` (by name: the loaded copy if this app loaded it, else the file).
+/// `f` reads or changes it; `changed` says whether to keep the change (and retrain `com`).
+pub(crate) fn with_profile<R>(
+    c: &Cortex,
+    app: &str,
+    call: &Call<'_>,
+    changed: bool,
+    f: impl FnOnce(&mut Profile) -> Result<R, ServiceError>,
+) -> Result<R, ServiceError> {
+    let session = call.params.opt_str("session")?;
+    let name = call.params.opt_str("profile")?;
+    let mut st = lock(&c.state);
+    let headset = match (session, name) {
+        (Some(sid), _) => {
+            let headset = st.own_session(app, sid)?.headset_id.clone();
+            match st.headset(&headset).and_then(|h| h.profile.as_ref()) {
+                Some(p) if p.app_id == app => Some(headset),
+                Some(p) => return Err(ServiceError::ProfileOfAnotherApp(p.profile.name.clone(), headset)),
+                None => return Err(ServiceError::NoProfileLoaded(headset)),
+            }
+        }
+        (None, Some(name)) => st
+            .headsets
+            .iter()
+            .find(|h| {
+                h.profile
+                    .as_ref()
+                    .is_some_and(|p| p.app_id == app && p.profile.name == name)
+            })
+            .map(|h| h.id.clone()),
+        (None, None) => {
+            return Err(ServiceError::InvalidParams(
+                "pass \"session\" (the profile loaded for it) or \"profile\" (a profile by name)".into(),
+            ));
+        }
+    };
+    if let Some(headset) = headset {
+        let h = st
+            .headset_mut(&headset)
+            .ok_or_else(|| ServiceError::HeadsetNotFound(headset.clone()))?;
+        let p = h
+            .profile
+            .as_mut()
+            .ok_or_else(|| ServiceError::NoProfileLoaded(headset.clone()))?;
+        let out = f(&mut p.profile)?;
+        if changed {
+            let profile = p.profile.clone();
+            push_mental(&st, &headset, Some(&profile));
+        }
+        return Ok(out);
+    }
+    drop(st);
+    let name = name.unwrap_or_default();
+    let mut p = stored(c, name)?;
+    let out = f(&mut p)?;
+    if changed {
+        store(c)?.save(&p)?;
+    }
+    Ok(out)
 }
