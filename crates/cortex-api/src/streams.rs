@@ -144,13 +144,9 @@ pub const MET_COLS: [&str; 13] = [
 /// The `fac` columns.
 pub const FAC_COLS: [&str; 5] = ["eyeAct", "uAct", "uPow", "lAct", "lPow"];
 
-/// Why a Cortex stream that epocd does not serve is unavailable.
+/// Why a stream name is refused: it is not a Cortex stream.
 pub fn unsupported_reason(name: &str) -> String {
-    match name {
-        other => {
-            format!("unknown stream {other:?}: epocd serves eeg, mot, dev, eq, pow, met, fac, com and sys")
-        }
-    }
+    format!("unknown stream {name:?}: epocd serves eeg, mot, dev, eq, pow, met, fac, com and sys")
 }
 
 /// Names of a headset's motion values, as its headset object lists them.
