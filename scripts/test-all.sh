@@ -17,7 +17,7 @@ step "cargo test (all crates; the large third-party captures from \$EPOCD_SHARED
 log=$(mktemp)
 cargo test --workspace --locked 2>&1 | tee "$log"
 
-step "Python conformance (venv: websocket-client, pyedflib, mne, numpy, scipy): websocket-client (the official Cortex example's library) against epocd serve over wss"
+step "Python conformance (venv: websocket-client, pyedflib, mne, numpy, scipy, pyriemann): websocket-client (the official Cortex example's library) against epocd serve over wss"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
@@ -33,6 +33,9 @@ step "Record conformance: record through epocd serve with websocket-client, expo
 
 step "Detections conformance: a scripted virtual session over wss; met and fac against its truth; every PM value recomputed with numpy/scipy (about 3.5 minutes, real time)"
 .venv/bin/python scripts/conformance/detections.py target/debug/epocd 2>&1 | tee -a "$log"
+
+step "Mental-command conformance: the official training flow over wss on a thinking virtual headset; com on held-out time; the classifier against pyriemann (about 2.5 minutes, real time)"
+.venv/bin/python scripts/conformance/mental.py target/debug/epocd 2>&1 | tee -a "$log"
 
 step "LSL conformance: pylsl (the reference liblsl) reads epocd --lsl outlets, loopback-only (LSLAPICFG)"
 LSLAPICFG="$PWD/scripts/conformance/lsl_api.cfg" .venv/bin/python scripts/conformance/lsl_flow.py target/debug/epocd 2>&1 | tee -a "$log"

@@ -34,6 +34,11 @@ pub struct ComFrame {
     pub power: f64,
 }
 
+/// Weight of the newest window in the smoothed class probabilities: with a frame every
+/// 1/8 s, a change of mind shows within about half a second, and one odd window does not
+/// flip the command.
+pub const SMOOTHING: f64 = 0.5;
+
 /// The live mental-command detector of one headset.
 pub struct MentalCommands {
     windows: Windower,
@@ -41,6 +46,7 @@ pub struct MentalCommands {
     n: u64,
     classifier: Option<Classifier>,
     sensitivity: Vec<(String, u8)>,
+    smoothed: Vec<f64>,
 }
 
 impl MentalCommands {
@@ -52,6 +58,7 @@ impl MentalCommands {
             n: 0,
             classifier: None,
             sensitivity: Vec::new(),
+            smoothed: Vec::new(),
         }
     }
 
@@ -59,6 +66,7 @@ impl MentalCommands {
     pub fn set_classifier(&mut self, classifier: Option<Classifier>, sensitivity: Vec<(String, u8)>) {
         self.classifier = classifier;
         self.sensitivity = sensitivity;
+        self.smoothed.clear();
     }
 
     /// Feed one EEG sample (µV, display order); 8 times a second returns a frame.
@@ -76,12 +84,26 @@ impl MentalCommands {
             return Some(neutral);
         };
         let d = c.classify(&cov, &self.sensitivity);
-        Some(if d.action == NEUTRAL {
+        if self.smoothed.len() != d.probabilities.len() {
+            self.smoothed = d.probabilities.clone();
+        }
+        for (s, p) in self.smoothed.iter_mut().zip(&d.probabilities) {
+            *s += SMOOTHING * (p - *s);
+        }
+        let (best, power) = self
+            .smoothed
+            .iter()
+            .copied()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or((0, 0.0));
+        let action = c.action(best).unwrap_or(NEUTRAL);
+        Some(if action == NEUTRAL {
             neutral
         } else {
             ComFrame {
-                action: d.action,
-                power: d.probability,
+                action: action.to_owned(),
+                power,
             }
         })
     }

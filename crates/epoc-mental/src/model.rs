@@ -128,6 +128,8 @@ pub struct Decision {
     pub probability: f64,
     /// Distances to each class mean, in class order.
     pub distances: Vec<f64>,
+    /// Every class's probability, in class order.
+    pub probabilities: Vec<f64>,
 }
 
 /// The fitted classifier: one Riemannian mean per action.
@@ -140,6 +142,11 @@ impl Classifier {
     /// The actions, in class order.
     pub fn actions(&self) -> impl Iterator<Item = &str> {
         self.classes.iter().map(|(a, _)| a.as_str())
+    }
+
+    /// The action of class `i`.
+    pub fn action(&self, i: usize) -> Option<&str> {
+        self.classes.get(i).map(|(a, _)| a.as_str())
     }
 
     /// The class means as upper triangles (for profiles and independent checks).
@@ -169,11 +176,13 @@ impl Classifier {
             .map_or(0, |(i, _)| i);
         let lowest = scaled.iter().map(|d| d * d).fold(f64::INFINITY, f64::min);
         let weights: Vec<f64> = scaled.iter().map(|d| (-(d * d - lowest)).exp()).collect();
-        let total: f64 = weights.iter().sum();
+        let total: f64 = weights.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+        let probabilities: Vec<f64> = weights.iter().map(|w| w / total).collect();
         Decision {
             action: self.classes[best].0.clone(),
-            probability: weights[best] / total.max(f64::MIN_POSITIVE),
+            probability: probabilities[best],
             distances,
+            probabilities,
         }
     }
 

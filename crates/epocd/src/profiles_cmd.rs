@@ -42,6 +42,10 @@ pub fn run(args: &ProfilesArgs, config: &Config) -> Result<(), CliError> {
                 );
             }
         }
+        Some(ProfilesAction::Show { name }) => {
+            let p = store.get(name)?;
+            println!("{}", show(&p));
+        }
         Some(ProfilesAction::Export { name, file }) => {
             store.export(name, file)?;
             eprintln!("epocd: profile {name:?} written to {}", file.display());
@@ -52,4 +56,42 @@ pub fn run(args: &ProfilesArgs, config: &Config) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// The learnt state of a profile, as JSON.
+fn show(p: &cortex_profile::Profile) -> serde_json::Value {
+    let mc = &p.mental_command;
+    let trained: Vec<String> = mc.training.actions.iter().map(|a| a.action.clone()).collect();
+    let active: Vec<String> = trained.iter().filter(|a| *a != "neutral").cloned().collect();
+    let accuracy = mc.training.cross_validate(&active);
+    let means = mc.training.fit(&active).map(|c| c.means()).unwrap_or_default();
+    let actions: Vec<serde_json::Value> = mc
+        .training
+        .actions
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "action": a.action,
+                "epochs": a.epochs.len(),
+                "windows": a.epochs.iter().map(|e| e.windows.len()).sum::<usize>(),
+                "crossValidatedAccuracy": accuracy.iter().find(|(x, _)| *x == a.action).and_then(|(_, s)| *s),
+                "riemannMean": means.iter().find(|(x, _)| *x == a.action).map(|(_, m)| m),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "name": p.name,
+        "uuid": p.uuid,
+        "modified": p.modified,
+        "mentalCommand": {
+            "activeActions": mc.active_actions,
+            "sensitivity": mc.sensitivity,
+            "lastTrainingScore": mc.last_training_score,
+            "actions": actions,
+        },
+        "facialExpression": {
+            "signature": p.facial_expression.signature,
+            "thresholds": p.facial_expression.thresholds,
+        },
+    })
 }
