@@ -18,7 +18,7 @@ fn sample(n: u64, pattern: usize) -> [f64; 14] {
         x ^= x >> 29;
         x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
         let noise = (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-        let w = if pattern > 0 && (ch + pattern) % 5 == 0 {
+        let w = if pattern > 0 && (ch + pattern).is_multiple_of(5) {
             1.0
         } else {
             0.0
