@@ -11,6 +11,8 @@ JSON over wss with websocket-client, as the official mental_command_train.py doe
 * mentalCommandActiveAction, ActionSensitivity (get is a list), BrainMap, TrainingThreshold,
   GetSkillRating, getTrainedSignatureActions, getTrainingTime;
 * the com stream on held-out time: the acted command (and neutral as neutral) >= 90 %;
+* a facial-expression training epoch (the headset smiles): FE_Started → FE_Succeeded → accept
+  → FE_Completed, then the trained signature is offered and chosen;
 * setupProfile save → unload (warning 14);
 * `epocd profiles show`: each action's Riemannian mean equals pyriemann's `mean_riemann` of
   the profile's stored covariance matrices, and each action's leave-one-epoch-out accuracy
@@ -38,6 +40,7 @@ BLOCK = 11.0  # seconds a scripted thought lasts: a 9 s training epoch fits with
 TRAIN = [(12.0 + 13.0 * i, ["neutral", "push", "pull"][i % 3]) for i in range(9)]  # three rounds
 TEST = [(131.0, "push"), (144.0, "neutral"), (157.0, "pull"), (170.0, "neutral")]
 END = 182.0
+SMILE_AT = 184.0  # a facial-expression training epoch: the headset smiles for BLOCK seconds
 N = 14
 
 
@@ -46,6 +49,7 @@ def script():
     for t, action in TRAIN + TEST:
         if action != "neutral":
             lines.append(f"{t} {action} {BLOCK}")
+    lines.append(f"{SMILE_AT} smile {BLOCK}")
     return "\n".join(lines) + "\n"
 
 
@@ -221,6 +225,28 @@ def run(line, data, binary):
     check("com: the acted command, and neutral as neutral, on >= 90 % of held-out frames", accuracy >= 0.9,
           accuracy)
     check("com frames are [act, pow] with pow 0..1", all(isinstance(x[0], str) and 0 <= x[1] <= 1 for _, x in s.com))
+
+    # A facial expression trained: the profile then offers the trained signature.
+    r = call(c, s, 230, "facialExpressionSignatureType", {"cortexToken": token, "status": "get", "session": sid})
+    check("facialExpressionSignatureType before training: universal only",
+          r.get("result") == {"availableSignature": ["universal"], "signatureType": "universal"}, r)
+    s.wait_until(SMILE_AT + 0.3)
+    r = call(c, s, 231, "training", {"cortexToken": token, "session": sid, "detection": "facialExpression",
+                                      "action": "smile", "status": "start"})
+    started, ok = s.wait_sys("FE_Started", 5), s.wait_sys("FE_Succeeded", 15)
+    check("training facialExpression smile: FE_Started, then FE_Succeeded", started is not None and ok is not None,
+          s.sys[-3:])
+    call(c, s, 232, "training", {"cortexToken": token, "session": sid, "detection": "facialExpression",
+                                  "action": "smile", "status": "accept"})
+    check("accept smile: FE_Completed", s.wait_sys("FE_Completed", 5) is not None, s.sys[-2:])
+    r = call(c, s, 233, "facialExpressionSignatureType", {"cortexToken": token, "status": "set", "session": sid,
+                                                           "signature": "trained"})
+    check("facialExpressionSignatureType set trained once an expression is trained",
+          r.get("result") == {"availableSignature": ["universal", "trained"], "signatureType": "trained"}, r)
+    r = call(c, s, 234, "getTrainedSignatureActions", {"cortexToken": token, "detection": "facialExpression",
+                                                        "session": sid})
+    check("getTrainedSignatureActions facialExpression: smile once",
+          r.get("result", {}).get("trainedActions") == [{"action": "smile", "times": 1}], r)
 
     r = call(c, s, 220, "setupProfile", {"cortexToken": token, "profile": "conformance", "status": "save",
                                           "headset": headset})

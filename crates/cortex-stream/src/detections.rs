@@ -15,9 +15,10 @@ use epoc_protocol::{DeviceState, ReportKind};
 use epoc_sample::Sample;
 use sample_ring::{Next, Reader, RingHandle};
 
-use crate::fanout::{LiveInfo, MentalSetup, Outbox, PendingEpoch, Training};
+use crate::fanout::{FacialSignature, LiveInfo, MentalSetup, Outbox, PendingEpoch, Training};
 use crate::frame::{frame_after_sid, frame_before_sid, frame_start, push_f64, sys_frame};
 use cortex_api::{Stream, StreamBits, warning};
+use epoc_facial::{ExpressionEpoch, ExpressionRecorder, FaceAction};
 use epoc_mental::{ComFrame, EpochRecorder, EpochResult, MentalCommands};
 
 /// How often the thread drains the ring: well under a `fac` period (31 ms).
@@ -42,8 +43,17 @@ pub(crate) enum DetectionControl {
         thresholds: Thresholds,
     },
     Mental(MentalSetup),
+    FacialSignature(FacialSignature),
     Train(Training),
     Stop,
+}
+
+/// What records a training epoch.
+enum Recorder {
+    /// Mental commands: covariance windows.
+    Mental(EpochRecorder),
+    /// Facial expressions: the user's muscle pattern, from the running facial detector.
+    Facial(ExpressionRecorder),
 }
 
 /// A training epoch being recorded for a session.
@@ -51,7 +61,7 @@ struct Recording {
     sid: String,
     detection: String,
     action: String,
-    recorder: EpochRecorder,
+    recorder: Recorder,
 }
 
 struct Subscriber {
@@ -79,6 +89,7 @@ impl Detections {
             subs: Vec::new(),
             thresholds: Vec::new(),
             mental: MentalSetup::default(),
+            signature: Vec::new(),
             recordings: Vec::new(),
             state: None,
             head: String::with_capacity(256),
@@ -130,6 +141,8 @@ struct Worker {
     thresholds: Vec<(String, Thresholds)>,
     /// The classifier `com` uses.
     mental: MentalSetup,
+    /// The facial signature `fac` uses.
+    signature: FacialSignature,
     /// Training epochs in progress.
     recordings: Vec<Recording>,
     state: Option<Detectors>,
@@ -208,6 +221,12 @@ impl Worker {
                 }
                 self.mental = setup;
             }
+            DetectionControl::FacialSignature(sig) => {
+                if let Some(f) = self.state.as_mut().and_then(|d| d.facial.as_mut()) {
+                    f.set_signature(&sig);
+                }
+                self.signature = sig;
+            }
             DetectionControl::Train(t) => self.train(t),
             DetectionControl::Stop => return false,
         }
@@ -219,18 +238,21 @@ impl Worker {
         self.recordings.retain(|r| r.sid != t.sid);
         let Some(action) = t.action else { return };
         let rate = self.state.as_ref().map_or(128, |d| d.rate);
-        let event = if t.detection == "facialExpression" {
-            "FE_Started"
-        } else {
-            "MC_Started"
-        };
+        let facial = t.detection == "facialExpression";
+        let event = if facial { "FE_Started" } else { "MC_Started" };
         self.send_sys(&t.sid, &t.detection, event, None);
+        let recorder = if facial {
+            Recorder::Facial(ExpressionRecorder::new(FaceAction::parse(&action), rate))
+        } else {
+            Recorder::Mental(EpochRecorder::new(rate))
+        };
         self.recordings.push(Recording {
             sid: t.sid,
             detection: t.detection,
             action,
-            recorder: EpochRecorder::new(rate),
+            recorder,
         });
+        self.sync_detectors();
     }
 
     /// A `sys` frame for session `sid`, if it subscribed to `sys`.
@@ -256,7 +278,15 @@ impl Worker {
 
     /// Drop a detector nobody wants (it starts fresh, warm-up included, when wanted again).
     fn sync_detectors(&mut self) {
-        let (met, fac) = (self.wants(Stream::Met), self.wants(Stream::Fac));
+        let met = self.wants(Stream::Met);
+        // Facial training reads the running facial detector: it runs for sessions that may
+        // train (subscribed to sys), so that it is warm when training starts.
+        let fac = self.wants(Stream::Fac)
+            || self.wants(Stream::Sys)
+            || self
+                .recordings
+                .iter()
+                .any(|r| matches!(r.recorder, Recorder::Facial(_)));
         let com = self.wants(Stream::Com);
         if let Some(d) = self.state.as_mut() {
             if !com {
@@ -277,7 +307,9 @@ impl Worker {
                 d.metrics = Some(PerformanceMetrics::new(d.rate));
             }
             if fac && d.facial.is_none() {
-                d.facial = Some(FacialDetector::new(d.rate));
+                let mut f = FacialDetector::new(d.rate);
+                f.set_signature(&self.signature);
+                d.facial = Some(f);
             }
         }
     }
@@ -322,9 +354,23 @@ impl Worker {
     /// Feed the epochs being recorded; a finished one is announced (Succeeded or Failed)
     /// and, if usable, kept for `training accept`.
     fn record_training(&mut self, uv: [f64; epoc_protocol::EEG_CHANNELS], time: f64) {
+        let facial = self.state.as_ref().and_then(|d| d.facial.as_ref());
         let mut done = Vec::new();
         for (i, r) in self.recordings.iter_mut().enumerate() {
-            if let Some(result) = r.recorder.push(uv) {
+            let result = match &mut r.recorder {
+                Recorder::Mental(m) => m.push(uv),
+                Recorder::Facial(f) => facial.and_then(|d| f.push(d)).map(|e| match e {
+                    ExpressionEpoch::Succeeded(pattern) => EpochResult::Succeeded(epoc_mental::Epoch {
+                        windows: if pattern.is_empty() {
+                            Vec::new()
+                        } else {
+                            vec![pattern]
+                        },
+                    }),
+                    ExpressionEpoch::Failed(share) => EpochResult::Failed(share),
+                }),
+            };
+            if let Some(result) = result {
                 done.push((i, result));
             }
         }

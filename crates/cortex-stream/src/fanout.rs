@@ -65,9 +65,14 @@ enum Control {
         thresholds: Thresholds,
     },
     Mental(MentalSetup),
+    FacialSignature(FacialSignature),
     Train(Training),
     Stop,
 }
+
+/// The trained facial patterns of the profile loaded on the headset (empty: the universal
+/// signature).
+pub type FacialSignature = Vec<(epoc_facial::FaceAction, [f64; epoc_protocol::EEG_CHANNELS])>;
 
 /// The mental-command classifier of the profile loaded on the headset, and its
 /// sensitivities (None: no profile or nothing trained; `com` says neutral).
@@ -250,6 +255,11 @@ impl FanoutHandle {
         self.send(Control::Mental(setup));
     }
 
+    /// The facial signature `fac` names expressions by from now on.
+    pub fn set_facial_signature(&self, signature: FacialSignature) {
+        self.send(Control::FacialSignature(signature));
+    }
+
     /// Start (or, with no action, cancel) recording a training epoch for a session; the
     /// events go to its `sys` stream and the epoch to [`LiveInfo::pending_epochs`].
     pub fn train(&self, training: Training) {
@@ -327,6 +337,8 @@ struct Worker {
     thresholds: Vec<(String, Thresholds)>,
     /// The mental-command classifier, for a detections thread started later.
     mental: MentalSetup,
+    /// The facial signature, likewise.
+    signature: FacialSignature,
 }
 
 impl Worker {
@@ -353,6 +365,7 @@ impl Worker {
             detection_subs: Vec::new(),
             thresholds: Vec::new(),
             mental: MentalSetup::default(),
+            signature: Vec::new(),
         }
     }
 
@@ -400,6 +413,12 @@ impl Worker {
                             d.send(DetectionControl::Mental(setup.clone()));
                         }
                         self.mental = setup;
+                    }
+                    Control::FacialSignature(sig) => {
+                        if let Some(d) = &self.detections {
+                            d.send(DetectionControl::FacialSignature(sig.clone()));
+                        }
+                        self.signature = sig;
                     }
                     Control::Train(t) => {
                         if let Some(d) = &self.detections {
@@ -458,6 +477,7 @@ impl Worker {
         });
         if started {
             d.send(DetectionControl::Mental(self.mental.clone()));
+            d.send(DetectionControl::FacialSignature(self.signature.clone()));
             for (sid, thresholds) in &self.thresholds {
                 d.send(DetectionControl::Thresholds {
                     sid: sid.clone(),

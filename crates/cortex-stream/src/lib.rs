@@ -8,5 +8,7 @@ pub mod fanout;
 pub mod frame;
 pub mod pace;
 
-pub use fanout::{Fanout, FanoutHandle, LiveInfo, MentalSetup, Outbox, PendingEpoch, Training};
+pub use fanout::{
+    FacialSignature, Fanout, FanoutHandle, LiveInfo, MentalSetup, Outbox, PendingEpoch, Training,
+};
 pub use pace::Pace;

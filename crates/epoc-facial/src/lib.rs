@@ -8,7 +8,10 @@ mod muscles;
 use epoc_protocol::EEG_CHANNELS;
 
 pub use eyes::{EyeEvent, FLOOR_UV, LOOK_DOMINANCE, NOISE_FACTOR, WINK_RATIO};
-pub use muscles::{EMG_LOW_HZ, ENVELOPE_HZ, FULL_SCALE_Z, MuscleReading, TEMPLATES};
+pub use muscles::{EMG_LOW_HZ, ENVELOPE_HZ, FULL_SCALE_Z, MuscleReading, REST_Z, TEMPLATES};
+pub use training::{ExpressionEpoch, ExpressionRecorder, trained_templates};
+
+mod training;
 
 /// `fac` frames per second.
 pub const FAC_RATE_HZ: u16 = 32;
@@ -179,6 +182,18 @@ impl FacialDetector {
             eye: self.pending_eye.take(),
             face: self.muscles.reading(),
         })
+    }
+
+    /// Name bursts with these trained patterns (a trained signature); the universal templates
+    /// stay for expressions not among them. An empty list is the universal signature.
+    pub fn set_signature(&mut self, trained: &[(FaceAction, [f64; EEG_CHANNELS])]) {
+        self.muscles.set_templates(trained);
+    }
+
+    /// The muscle pattern now (excess envelope per channel) and its activity, once warm: what
+    /// a training epoch records.
+    pub fn muscle_pattern(&self) -> Option<([f64; EEG_CHANNELS], f64)> {
+        self.muscles.pattern()
     }
 }
 

@@ -35,7 +35,7 @@ const BASELINE_MEMORY_S: f64 = 20.0;
 /// an endless expression.
 const ACTIVE_MEMORY_S: f64 = 30.0;
 /// The baseline learns only while activity stays under this z.
-const REST_Z: f64 = 2.0;
+pub const REST_Z: f64 = 2.0;
 /// A burst ends after this long at rest (muscle activity flickers within one expression).
 const END_AFTER_S: f64 = 0.3;
 /// A burst is named once it has lasted this long (its first moments fit any pattern).
@@ -94,6 +94,8 @@ pub(crate) struct MuscleDetector {
     resting: u64,
     /// The name a burst got when it was first named: it keeps it to its end.
     burst_action: Option<FaceAction>,
+    /// The patterns bursts are named by: the universal templates, or the user's trained ones.
+    templates: Vec<(FaceAction, [f64; EEG_CHANNELS])>,
     n: u64,
 }
 
@@ -122,6 +124,7 @@ impl MuscleDetector {
             burst_len: 0,
             resting: 0,
             burst_action: None,
+            templates: TEMPLATES.to_vec(),
             n: 0,
         }
     }
@@ -150,7 +153,8 @@ impl MuscleDetector {
                 *total += (e - m).max(0.0);
             }
             if self.burst_action.is_none() && self.burst_len as f64 >= NAME_AFTER_S * self.rate {
-                self.burst_action = Some(Self::name(sum));
+                let sum = *sum;
+                self.burst_action = Some(self.name(&sum));
             }
         }
         // Fast at first, then a slow memory; while active, slower still, and each step
@@ -186,10 +190,29 @@ impl MuscleDetector {
         (0..EEG_CHANNELS).map(|ch| self.z(ch)).sum::<f64>() / (EEG_CHANNELS as f64).sqrt()
     }
 
+    /// Use `trained` patterns for those expressions (the universal templates for the rest).
+    pub(crate) fn set_templates(&mut self, trained: &[(FaceAction, [f64; EEG_CHANNELS])]) {
+        self.templates = TEMPLATES.to_vec();
+        for (action, pattern) in trained {
+            if let Some(t) = self.templates.iter_mut().find(|(a, _)| a == action) {
+                t.1 = *pattern;
+            }
+        }
+    }
+
+    /// The excess envelope per channel now and the activity, once warm.
+    pub(crate) fn pattern(&self) -> Option<([f64; EEG_CHANNELS], f64)> {
+        if (self.n as f64) < WARM_UP_S * self.rate {
+            return None;
+        }
+        let excess = std::array::from_fn(|ch| (self.envelope[ch] - self.mean[ch]).max(0.0));
+        Some((excess, self.activity()))
+    }
+
     /// The expression whose template best fits `excess` (cosine similarity).
-    fn name(excess: &[f64; EEG_CHANNELS]) -> FaceAction {
+    fn name(&self, excess: &[f64; EEG_CHANNELS]) -> FaceAction {
         let norm = excess.iter().map(|e| e * e).sum::<f64>().sqrt();
-        TEMPLATES
+        self.templates
             .iter()
             .map(|(action, t)| {
                 let tn = t.iter().map(|w| w * w).sum::<f64>().sqrt();
@@ -211,8 +234,8 @@ impl MuscleDetector {
         }
         let action = match (self.burst_action, &self.burst) {
             (Some(a), _) => a,
-            (None, Some(sum)) => Self::name(sum),
-            (None, None) => Self::name(&std::array::from_fn(|ch| {
+            (None, Some(sum)) => self.name(sum),
+            (None, None) => self.name(&std::array::from_fn(|ch| {
                 (self.envelope[ch] - self.mean[ch]).max(0.0)
             })),
         };

@@ -71,9 +71,6 @@ const MENTAL_EVENTS: [&str; 10] = [
 ];
 const CONTROLS: [&str; 5] = ["start", "accept", "reject", "reset", "erase"];
 
-/// The signatures epocd has: the universal one (a trained one comes with training).
-const SIGNATURES: [&str; 1] = ["universal"];
-
 /// A session's facial-expression settings (per session until profiles exist).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct FacialSettings {
@@ -95,7 +92,7 @@ pub fn get_detection_info(_: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Ser
     };
     let mut result = json!({"actions": actions, "controls": CONTROLS, "events": events});
     if detection == "facialExpression" {
-        result["signature"] = json!(SIGNATURES);
+        result["signature"] = json!(["universal", "trained"]);
     }
     Ok(result.into())
 }
@@ -162,38 +159,57 @@ fn status<'a>(call: &Call<'a>) -> Result<&'a str, ServiceError> {
     }
 }
 
-/// `facialExpressionSignatureType {status, session, signature?}`: get, or set, which
-/// signature the session's `fac` stream uses. Only the universal one exists yet.
+/// `facialExpressionSignatureType {status, session|profile, signature?}`: which signature
+/// `fac` names expressions by: `universal` (the anatomical templates) or `trained` (the
+/// user's own patterns, once the profile has a trained expression).
 pub fn signature_type(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
     let app = c.app_of(call.params.token()?)?;
-    let status = status(call)?;
-    let target = target(call)?;
-    if status == "set" {
+    let set = status(call)? == "set";
+    let wanted = if set {
         match call.params.str("signature")? {
-            "universal" => {}
-            "trained" => {
-                return Err(ServiceError::NotSupported(
-                    "the trained signature needs a profile trained for facial expressions, and epocd has no \
-                     training yet: use \"universal\""
-                        .into(),
-                ));
-            }
+            s @ ("universal" | "trained") => Some(s),
             other => {
                 return Err(ServiceError::InvalidParams(format!(
                     "unknown signature {other:?}: use \"universal\" or \"trained\""
                 )));
             }
         }
-    }
-    match target {
-        Target::Session(session) => {
-            lock(&c.state).own_session(&app, session)?;
+    } else {
+        None
+    };
+    let answer = |available: bool, current: &str| {
+        let mut list = vec!["universal"];
+        if available {
+            list.push("trained");
         }
-        Target::Profile(name) => {
-            profiles::stored(c, name)?;
+        json!({"availableSignature": list, "signatureType": current})
+    };
+    let result = profiles::with_profile(c, &app, call, set, |p| {
+        let available = !profiles::trained_expressions(p).is_empty();
+        if let Some(sig) = wanted {
+            if sig == "trained" && !available {
+                return Err(ServiceError::InvalidParams(format!(
+                    "profile {:?} has no trained facial expression: train one first (training with \
+                     detection facialExpression), or use \"universal\"",
+                    p.name
+                )));
+            }
+            p.facial_expression.signature = sig.to_owned();
         }
+        Ok(answer(available, &p.facial_expression.signature))
+    });
+    match result {
+        // A session with no profile loaded has the universal signature only.
+        Err(ServiceError::NoProfileLoaded(_)) if call.params.opt_str("session")?.is_some() => match wanted {
+            Some("trained") => Err(ServiceError::InvalidParams(
+                "the trained signature needs a loaded profile with facial-expression training: load one \
+                 (setupProfile load) and train an expression (training)"
+                    .into(),
+            )),
+            _ => Ok(answer(false, "universal").into()),
+        },
+        other => Ok(other?.into()),
     }
-    Ok(json!({"availableSignature": SIGNATURES, "signatureType": "universal"}).into())
 }
 
 /// `facialExpressionThreshold {status, action, session, value?}`: an expression's threshold

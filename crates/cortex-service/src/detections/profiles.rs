@@ -276,7 +276,8 @@ pub(crate) fn active_actions(profile: &Profile) -> Vec<String> {
         .collect()
 }
 
-/// Tell `headset`'s detections the classifier of `profile` (None: no profile).
+/// Tell `headset`'s detections what `profile` has learnt (None: no profile): the
+/// mental-command classifier and the facial signature.
 pub(crate) fn push_mental(st: &State, headset: &str, profile: Option<&Profile>) {
     if let Some(f) = st
         .headset(headset)
@@ -284,6 +285,26 @@ pub(crate) fn push_mental(st: &State, headset: &str, profile: Option<&Profile>) 
         .map(|l| l.fanout.handle())
     {
         f.set_mental(profile.map(mental_setup).unwrap_or_default());
+        f.set_facial_signature(profile.map(facial_signature).unwrap_or_default());
+    }
+}
+
+/// The expressions with trained patterns in `profile`.
+pub(crate) fn trained_expressions(profile: &Profile) -> cortex_stream::FacialSignature {
+    epoc_facial::trained_templates(profile.facial_expression.training.actions.iter().flat_map(|a| {
+        a.epochs
+            .iter()
+            .flat_map(move |e| e.windows.iter().map(move |w| (a.action.as_str(), w.as_slice())))
+    }))
+}
+
+/// The facial signature `fac` uses for `profile`: its trained patterns when it chose the
+/// trained signature, else none (universal).
+pub(crate) fn facial_signature(profile: &Profile) -> cortex_stream::FacialSignature {
+    if profile.facial_expression.signature == "trained" {
+        trained_expressions(profile)
+    } else {
+        Vec::new()
     }
 }
 

@@ -154,7 +154,7 @@ pub fn training(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError>
             )));
         }
     };
-    if matches!(status, "accept" | "erase") && detection == "mentalCommand" {
+    if matches!(status, "accept" | "erase") {
         let profile = loaded.profile.clone();
         push_mental(&st, &headset, Some(&profile));
     }
