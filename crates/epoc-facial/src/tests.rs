@@ -1,4 +1,5 @@
 use super::*;
+use crate::training::{ExpressionEpoch, ExpressionRecorder, trained_templates};
 use std::f64::consts::TAU;
 
 const RATE: u16 = 256;
@@ -162,4 +163,105 @@ fn a_higher_threshold_asks_for_a_stronger_expression() {
     assert_eq!(t.apply(&frame), ("neutral", 0.0, "neutral", 0.0));
     t.set(FaceAction::Clench, 5000);
     assert_eq!(t.get(FaceAction::Clench), 1000);
+}
+
+// Trained signatures (training.rs).
+fn training_emg(n: u64) -> f64 {
+    let t = n as f64 / f64::from(RATE);
+    [34.0, 37.5, 41.0]
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (TAU * f * t + 7.0 * noise(n / 16, i)).sin())
+        .sum::<f64>()
+        * 8.0
+}
+
+/// This user's smile shows where the universal templates expect a clench.
+const ODD_SMILE: [f64; EEG_CHANNELS] = [
+    0.0, 0.7, 0.2, 0.9, 1.0, 0.4, 0.0, 0.0, 0.4, 1.0, 0.9, 0.2, 0.7, 0.0,
+];
+
+fn odd_smile(n: u64, active: bool) -> [f64; EEG_CHANNELS] {
+    std::array::from_fn(|ch| {
+        4200.0
+            + 3.0 * noise(n, ch)
+            + if active {
+                ODD_SMILE[ch] * training_emg(n)
+            } else {
+                0.0
+            }
+    })
+}
+
+fn named_during(detector: &mut FacialDetector, from: u64, secs: u64) -> Vec<&'static str> {
+    let t = crate::Thresholds::default();
+    (from..from + secs * u64::from(RATE))
+        .filter_map(|n| detector.push(odd_smile(n, n - from > 64)))
+        .map(|f| t.apply(&f).2)
+        .filter(|a| *a != "neutral")
+        .collect()
+}
+
+#[test]
+fn a_trained_signature_names_the_users_own_pattern() {
+    let mut d = FacialDetector::new(RATE);
+    let mut n = 0;
+    for _ in 0..12 * u64::from(RATE) {
+        d.push(odd_smile(n, false));
+        n += 1;
+    }
+    // Universal: the odd smile reads as a clench.
+    let universal = named_during(&mut d, n, 3);
+    n += 3 * u64::from(RATE);
+    assert!(
+        universal.iter().all(|a| *a == "clench") && !universal.is_empty(),
+        "{universal:?}"
+    );
+    for _ in 0..2 * u64::from(RATE) {
+        d.push(odd_smile(n, false));
+        n += 1;
+    }
+    // Train smile: hold it for the epoch.
+    let mut rec = ExpressionRecorder::new(Some(FaceAction::Smile), RATE);
+    let pattern = loop {
+        d.push(odd_smile(n, true));
+        n += 1;
+        if let Some(r) = rec.push(&d) {
+            break r;
+        }
+    };
+    let ExpressionEpoch::Succeeded(pattern) = pattern else {
+        panic!("{pattern:?}")
+    };
+    for _ in 0..3 * u64::from(RATE) {
+        d.push(odd_smile(n, false));
+        n += 1;
+    }
+    d.set_signature(&trained_templates([("smile", pattern.as_slice())]));
+    let trained = named_during(&mut d, n, 3);
+    assert!(
+        trained.iter().all(|a| *a == "smile") && !trained.is_empty(),
+        "{trained:?}"
+    );
+}
+
+#[test]
+fn an_epoch_without_the_expression_fails() {
+    let mut d = FacialDetector::new(RATE);
+    let mut rec = ExpressionRecorder::new(Some(FaceAction::Frown), RATE);
+    let mut n = 0;
+    let r = loop {
+        d.push(odd_smile(n, false));
+        n += 1;
+        if let Some(r) = rec.push(&d) {
+            break r;
+        }
+    };
+    assert!(matches!(r, ExpressionEpoch::Failed(s) if s < 0.25), "{r:?}");
+    // 10 s of warm-up, then the 8 s epoch.
+    assert_eq!(
+        n,
+        18 * u64::from(RATE) - 1,
+        "the epoch starts once the detector is warm"
+    );
 }
