@@ -4,7 +4,6 @@
 //! to one of them; each detector runs only while its stream is wanted.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -17,7 +16,7 @@ use sample_ring::{Next, Reader, RingHandle};
 
 use crate::fanout::{FacialSignature, LiveInfo, MentalSetup, Outbox, PendingEpoch, Training};
 use crate::frame::{frame_after_sid, frame_before_sid, frame_start, push_f64, sys_frame};
-use cortex_api::{Stream, StreamBits, warning};
+use cortex_api::{Stream, StreamBits};
 use epoc_facial::{ExpressionEpoch, ExpressionRecorder, FaceAction};
 use epoc_mental::{ComFrame, EpochRecorder, EpochResult, MentalCommands};
 
@@ -417,7 +416,12 @@ impl Worker {
         push_f64(head, c.power, 3);
         frame_before_sid(head);
         frame_after_sid(&mut self.tail, time);
-        let bit = Stream::Com.bit();
+        self.broadcast(Stream::Com);
+    }
+
+    /// Queue the frame in `head` + sid + `tail` for every subscriber of `stream`.
+    fn broadcast(&mut self, stream: Stream) {
+        let bit = stream.bit();
         let (head, tail) = (&self.head, &self.tail);
         let failed: Vec<usize> = (0..self.subs.len())
             .filter(|&i| {
@@ -434,15 +438,7 @@ impl Worker {
         write_met(head, m);
         frame_before_sid(head);
         frame_after_sid(&mut self.tail, time);
-        let bit = Stream::Met.bit();
-        let (head, tail) = (&self.head, &self.tail);
-        let failed: Vec<usize> = (0..self.subs.len())
-            .filter(|&i| {
-                let sub = &self.subs[i];
-                sub.streams & bit != 0 && !sub.outbox.push_parts(&[head, &sub.sid, tail])
-            })
-            .collect();
-        self.drop_clients(failed);
+        self.broadcast(Stream::Met);
     }
 
     fn send_fac(&mut self, f: &FacFrame, time: f64) {
@@ -482,16 +478,7 @@ impl Worker {
     }
 
     fn drop_clients(&mut self, failed: Vec<usize>) {
-        for i in failed.into_iter().rev() {
-            let sub = self.subs.remove(i);
-            self.live.dropped_clients.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                "session {}: the client did not keep up with its data and was disconnected",
-                sub.sid
-            );
-            sub.outbox.close(warning::client_too_slow(&sub.sid));
-            self.subs.retain(|other| !Arc::ptr_eq(&other.outbox, &sub.outbox));
-        }
+        crate::fanout::drop_slow(&mut self.subs, failed, &self.live, |s| (&s.sid, &s.outbox));
     }
 }
 

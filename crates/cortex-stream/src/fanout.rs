@@ -598,18 +598,34 @@ impl Worker {
                 dropped.push(i);
             }
         }
-        for i in dropped.into_iter().rev() {
-            let sub = self.subs.remove(i);
-            self.live.dropped_clients.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                "session {}: the client did not keep up with its data and was disconnected",
-                sub.sid
-            );
-            sub.outbox.close(warning::client_too_slow(&sub.sid));
-            // Every session of that connection is gone with it.
-            self.subs.retain(|other| !Arc::ptr_eq(&other.outbox, &sub.outbox));
-        }
+        drop_slow(&mut self.subs, dropped, &self.live, |s| (&s.sid, &s.outbox));
     }
+}
+
+/// Drop the subscribers at `failed` whose outbox was full: count each connection once, warn
+/// the client and close it, and forget every session of that connection. Works by outbox
+/// identity, not by index, so two failing sessions of one connection never shift the index
+/// of an innocent one. `parts` gives a subscriber's sid and outbox (the fan-out and the
+/// detections thread keep different subscriber records).
+pub(crate) fn drop_slow<S>(
+    subs: &mut Vec<S>,
+    failed: Vec<usize>,
+    live: &LiveInfo,
+    parts: impl Fn(&S) -> (&str, &Arc<dyn Outbox>),
+) {
+    let mut gone: Vec<Arc<dyn Outbox>> = Vec::new();
+    for i in failed {
+        let Some(sub) = subs.get(i) else { continue };
+        let (sid, outbox) = parts(sub);
+        if gone.iter().any(|g| Arc::ptr_eq(g, outbox)) {
+            continue;
+        }
+        live.dropped_clients.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("session {sid}: the client did not keep up with its data and was disconnected");
+        outbox.close(warning::client_too_slow(sid));
+        gone.push(Arc::clone(outbox));
+    }
+    subs.retain(|s| !gone.iter().any(|g| Arc::ptr_eq(g, parts(s).1)));
 }
 
 fn write_values(out: &mut String, stream: Stream, s: &Sample, d: Option<&Derived>) {
@@ -675,5 +691,44 @@ fn write_values(out: &mut String, stream: Stream, s: &Sample, d: Option<&Derived
                 push_f64(out, *v, 3);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+
+    impl Outbox for Counting {
+        fn push_parts(&self, _: &[&str]) -> bool {
+            true
+        }
+        fn push_warning(&self, _: String) {}
+        fn close(&self, _: String) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn two_slow_sessions_of_one_connection_drop_it_once_and_nobody_else() {
+        let slow = Arc::new(Counting::default());
+        let other = Arc::new(Counting::default());
+        let (slow_box, other_box): (Arc<dyn Outbox>, Arc<dyn Outbox>) = (slow.clone(), other.clone());
+        let mut subs = vec![
+            ("a1".to_owned(), Arc::clone(&slow_box)),
+            ("b".to_owned(), Arc::clone(&other_box)),
+            ("a2".to_owned(), Arc::clone(&slow_box)),
+            ("c".to_owned(), Arc::clone(&other_box)),
+        ];
+        let live = LiveInfo::default();
+        drop_slow(&mut subs, vec![0, 2], &live, |s| (&s.0, &s.1));
+        let left: Vec<&str> = subs.iter().map(|s| s.0.as_str()).collect();
+        assert_eq!(left, ["b", "c"]);
+        assert_eq!(slow.0.load(Ordering::Relaxed), 1, "closed once");
+        assert_eq!(other.0.load(Ordering::Relaxed), 0);
+        assert_eq!(live.dropped_clients.load(Ordering::Relaxed), 1);
     }
 }

@@ -254,6 +254,34 @@ impl Source for VirtualHeadset {
     }
 }
 
+/// The EEG (µV, display order) of virtual headset `n` acting out `script` for `seconds`,
+/// encrypted and then decrypted and decoded as epocd does, as fast as possible: ground truth
+/// for detector tests and offline tools.
+pub fn decoded_eeg(
+    n: u32,
+    script: &VirtualScript,
+    seconds: f64,
+) -> Result<Vec<[f64; EEG_CHANNELS]>, DriverError> {
+    let mut source = VirtualHeadset::scripted(n, false, script)?;
+    let serial = Serial::from_usb(&virtual_serial(n))?;
+    let mut decoder = epoc_protocol::Decoder::new(
+        Cipher::for_layout(KeyLayout::Plus16, &serial),
+        Mode::EPOC_PLUS_256,
+    );
+    let want = (seconds * f64::from(VIRTUAL_EEG_HZ)).max(0.0) as usize;
+    let mut out = Vec::with_capacity(want);
+    while out.len() < want {
+        let Some(bytes) = source.read(Duration::from_secs(1))? else {
+            continue;
+        };
+        let d = decoder.decode(&bytes)?;
+        if d.report.kind == ReportKind::Eeg {
+            out.push(d.report.eeg_microvolts());
+        }
+    }
+    Ok(out)
+}
+
 /// The channel names the virtual headset fills, for documentation and tests.
 pub fn virtual_channels() -> [&'static str; EEG_CHANNELS] {
     DISPLAY_ORDER.map(|c| c.name())

@@ -1,32 +1,13 @@
 //! The detector on the virtual headset acting out a script, through the real encrypt →
 //! decrypt → decode path, faster than real time.
 
-use std::time::Duration;
-
-use epoc_driver::Source;
-use epoc_driver::virtual_headset::{VIRTUAL_EEG_HZ, VirtualHeadset, virtual_serial};
+use epoc_driver::virtual_headset::{VIRTUAL_EEG_HZ, decoded_eeg};
 use epoc_driver::virtual_script::VirtualScript;
 use epoc_facial::{EyeAction, FacFrame, FacialDetector, Thresholds};
-use epoc_protocol::{Cipher, KeyLayout, Mode, ReportKind, Serial};
 
 /// EEG (µV) of `secs` seconds of virtual headset 1 acting out `script`.
 fn eeg(script: &str, secs: u64) -> Vec<[f64; 14]> {
-    let script = VirtualScript::parse(script).unwrap();
-    let mut source = VirtualHeadset::scripted(1, false, &script).unwrap();
-    let serial = Serial::from_usb(&virtual_serial(1)).unwrap();
-    let mut decoder = epoc_protocol::Decoder::new(
-        Cipher::for_layout(KeyLayout::Plus16, &serial),
-        Mode::EPOC_PLUS_256,
-    );
-    let mut out = Vec::new();
-    while out.len() < (secs * u64::from(VIRTUAL_EEG_HZ)) as usize {
-        let bytes = source.read(Duration::from_secs(1)).unwrap().unwrap();
-        let d = decoder.decode(&bytes).unwrap();
-        if d.report.kind == ReportKind::Eeg {
-            out.push(d.report.eeg_microvolts());
-        }
-    }
-    out
+    decoded_eeg(1, &VirtualScript::parse(script).unwrap(), secs as f64).unwrap()
 }
 
 fn frames(eeg: &[[f64; 14]]) -> Vec<FacFrame> {

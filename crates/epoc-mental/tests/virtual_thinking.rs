@@ -2,36 +2,15 @@
 //! encrypt → decrypt → decode path: trained on 8 s epochs as the training API records them,
 //! judged on held-out time.
 
-use std::time::Duration;
-
-use epoc_driver::Source;
-use epoc_driver::virtual_headset::{VIRTUAL_EEG_HZ, VirtualHeadset, virtual_serial};
+use epoc_driver::virtual_headset::{VIRTUAL_EEG_HZ, decoded_eeg};
 use epoc_driver::virtual_script::VirtualScript;
 use epoc_mental::{ComFrame, EpochRecorder, EpochResult, MentalCommands, TrainingSet};
-use epoc_protocol::{Cipher, KeyLayout, Mode, ReportKind, Serial};
 
 /// EEG (µV) of `secs` seconds of virtual headset 1 acting out `script`.
 fn eeg(script: &str, secs: f64) -> Vec<[f64; 14]> {
-    let script = VirtualScript::parse(script).unwrap();
-    let mut source = VirtualHeadset::scripted(1, false, &script).unwrap();
-    let serial = Serial::from_usb(&virtual_serial(1)).unwrap();
-    let mut decoder = epoc_protocol::Decoder::new(
-        Cipher::for_layout(KeyLayout::Plus16, &serial),
-        Mode::EPOC_PLUS_256,
-    );
-    let mut out = Vec::new();
-    while (out.len() as f64) < secs * f64::from(VIRTUAL_EEG_HZ) {
-        let bytes = source.read(Duration::from_secs(1)).unwrap().unwrap();
-        let d = decoder.decode(&bytes).unwrap();
-        if d.report.kind == ReportKind::Eeg {
-            out.push(d.report.eeg_microvolts());
-        }
-    }
-    out
+    decoded_eeg(1, &VirtualScript::parse(script).unwrap(), secs).unwrap()
 }
 
-/// Training: `epochs` rounds of neutral, push, pull (8 s each, 1 s apart, from 5 s); then a
-/// test stretch of 10 s each of push, neutral, pull, neutral.
 /// A script, its training epochs (start, action) and its test stretches (from, to, action).
 type Session = (String, Vec<(f64, &'static str)>, Vec<(f64, f64, &'static str)>);
 

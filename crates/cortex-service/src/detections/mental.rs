@@ -10,6 +10,7 @@ use cortex_profile::{MAX_ACTIVE_ACTIONS, Profile};
 use serde_json::{Value, json};
 
 use super::profiles::{active_actions, with_profile};
+use super::status;
 use super::training::{TRAINING_SECONDS, check_action, check_detection};
 use crate::methods::{Call, Reply};
 use crate::{Cortex, ServiceError};
@@ -17,15 +18,6 @@ use crate::{Cortex, ServiceError};
 /// The accuracy (leave-one-epoch-out) a trained action should reach to be dependable:
 /// `mentalCommandTrainingThreshold`'s `currentThreshold`.
 const USABLE_ACCURACY: f64 = 0.6;
-
-fn status<'a>(call: &Call<'a>) -> Result<&'a str, ServiceError> {
-    match call.params.str("status")? {
-        s @ ("get" | "set") => Ok(s),
-        other => Err(ServiceError::InvalidStatus(format!(
-            "{other} (use \"get\" or \"set\")"
-        ))),
-    }
-}
 
 /// `getTrainedSignatureActions {detection, profile|session}`.
 pub fn trained_signature_actions(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {

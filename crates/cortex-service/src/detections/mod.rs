@@ -41,22 +41,9 @@ const FACIAL_EVENTS: [&str; 8] = [
     "FE_Reset",
     "FE_AutoSamplingNeutralCompleted",
 ];
-pub(crate) const MENTAL_ACTIONS: [&str; 14] = [
-    "neutral",
-    "push",
-    "pull",
-    "lift",
-    "drop",
-    "left",
-    "right",
-    "rotateLeft",
-    "rotateRight",
-    "rotateClockwise",
-    "rotateCounterClockwise",
-    "rotateForwards",
-    "rotateReverse",
-    "disappear",
-];
+/// The mental-command actions besides neutral: the Cortex set, which the virtual headset can
+/// also think (one list for both).
+pub(crate) use epoc_driver::virtual_script::MENTAL_ACTIONS;
 const MENTAL_EVENTS: [&str; 10] = [
     "MC_Started",
     "MC_Succeeded",
@@ -81,9 +68,12 @@ pub(crate) struct FacialSettings {
 /// detection.
 pub fn get_detection_info(_: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
     let detection = call.params.str("detection")?;
+    let mental: Vec<&str> = std::iter::once(epoc_mental::NEUTRAL)
+        .chain(MENTAL_ACTIONS)
+        .collect();
     let (actions, events): (&[&str], &[&str]) = match detection {
         "facialExpression" => (&FACIAL_ACTIONS, &FACIAL_EVENTS),
-        "mentalCommand" => (&MENTAL_ACTIONS, &MENTAL_EVENTS),
+        "mentalCommand" => (&mental, &MENTAL_EVENTS),
         other => {
             return Err(ServiceError::InvalidParams(format!(
                 "unknown detection {other:?}: use \"facialExpression\" or \"mentalCommand\""
@@ -150,7 +140,8 @@ pub(crate) fn apply_thresholds(st: &mut State, app: &str, headset: &str, thresho
     }
 }
 
-fn status<'a>(call: &Call<'a>) -> Result<&'a str, ServiceError> {
+/// The `status` of a get/set method.
+pub(crate) fn status<'a>(call: &Call<'a>) -> Result<&'a str, ServiceError> {
     match call.params.str("status")? {
         s @ ("get" | "set") => Ok(s),
         other => Err(ServiceError::InvalidStatus(format!(

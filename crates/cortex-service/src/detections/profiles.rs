@@ -27,6 +27,23 @@ pub(crate) fn store(c: &Cortex) -> Result<MutexGuard<'_, ProfileStore>, ServiceE
         .ok_or_else(|| ServiceError::Internal("profiles need a data dir (--data-dir)".into()))
 }
 
+/// The profile `app` loaded on `headset`: -32045 if none is, -32046 if another app's is.
+/// Takes `&` or `&mut` (`h.profile.as_ref()` / `.as_mut()`).
+pub(crate) fn own<P: std::ops::Deref<Target = LoadedProfile>>(
+    loaded: Option<P>,
+    app: &str,
+    headset: &str,
+) -> Result<P, ServiceError> {
+    let p = loaded.ok_or_else(|| ServiceError::NoProfileLoaded(headset.into()))?;
+    if p.app_id != app {
+        return Err(ServiceError::ProfileOfAnotherApp(
+            p.profile.name.clone(),
+            headset.into(),
+        ));
+    }
+    Ok(p)
+}
+
 /// The stored profile named `name`.
 pub(crate) fn stored(c: &Cortex, name: &str) -> Result<Profile, ServiceError> {
     Ok(store(c)?.get(name)?)
@@ -154,16 +171,7 @@ pub fn setup_profile(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
             let h = st
                 .headset_mut(headset)
                 .ok_or_else(|| ServiceError::HeadsetNotFound(headset.into()))?;
-            match &h.profile {
-                None => return Err(ServiceError::NoProfileLoaded(headset.into())),
-                Some(p) if p.app_id != app => {
-                    return Err(ServiceError::ProfileOfAnotherApp(
-                        p.profile.name.clone(),
-                        headset.into(),
-                    ));
-                }
-                Some(_) => {}
-            }
+            own(h.profile.as_ref(), &app, headset)?;
             let unloaded = h.profile.take().map(|p| p.profile.name).unwrap_or_default();
             notify(
                 &st,
@@ -181,26 +189,19 @@ pub fn setup_profile(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
                 let h = st
                     .headset(headset)
                     .ok_or_else(|| ServiceError::HeadsetNotFound(headset.into()))?;
-                match &h.profile {
-                    None => return Err(ServiceError::NoProfileLoaded(headset.into())),
-                    Some(p) if p.app_id != app => {
-                        return Err(ServiceError::ProfileOfAnotherApp(
-                            p.profile.name.clone(),
-                            headset.into(),
-                        ));
-                    }
-                    Some(p) if p.guest => {
+                match own(h.profile.as_ref(), &app, headset)? {
+                    p if p.guest => {
                         return Err(ServiceError::InvalidParams(
                             "the guest profile cannot be saved: create a profile and load it instead".into(),
                         ));
                     }
-                    Some(p) if p.profile.name != name => {
+                    p if p.profile.name != name => {
                         return Err(ServiceError::InvalidParams(format!(
                             "profile {name:?} is not the one loaded on {headset} ({:?})",
                             p.profile.name
                         )));
                     }
-                    Some(p) => p.profile.clone(),
+                    p => p.profile.clone(),
                 }
             };
             store(c)?.save(&profile)?;
@@ -324,11 +325,12 @@ pub(crate) fn with_profile<R>(
     let headset = match (session, name) {
         (Some(sid), _) => {
             let headset = st.own_session(app, sid)?.headset_id.clone();
-            match st.headset(&headset).and_then(|h| h.profile.as_ref()) {
-                Some(p) if p.app_id == app => Some(headset),
-                Some(p) => return Err(ServiceError::ProfileOfAnotherApp(p.profile.name.clone(), headset)),
-                None => return Err(ServiceError::NoProfileLoaded(headset)),
-            }
+            own(
+                st.headset(&headset).and_then(|h| h.profile.as_ref()),
+                app,
+                &headset,
+            )?;
+            Some(headset)
         }
         (None, Some(name)) => st
             .headsets

@@ -43,7 +43,7 @@ pub(crate) fn check_action(detection: &str, action: &str) -> Result<(), ServiceE
         return Ok(());
     }
     let known = if detection == "mentalCommand" {
-        super::MENTAL_ACTIONS.join(", ")
+        format!("neutral, {}", super::MENTAL_ACTIONS.join(", "))
     } else {
         "neutral, surprise, frown, smile, clench".to_owned()
     };
@@ -79,13 +79,7 @@ pub fn training(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError>
         .map(|l| l.fanout.handle())
         .ok_or_else(|| ServiceError::HeadsetNotConnected(headset.clone()))?;
     let link = &h.link;
-    let loaded = match h.profile.as_mut() {
-        None => return Err(ServiceError::NoProfileLoaded(headset)),
-        Some(p) if p.app_id != app => {
-            return Err(ServiceError::ProfileOfAnotherApp(p.profile.name.clone(), headset));
-        }
-        Some(p) => p,
-    };
+    let loaded = super::profiles::own(h.profile.as_mut(), &app, &headset)?;
     let take_pending = || -> Option<PendingEpoch> {
         let live = link.as_ref()?.fanout.live();
         let mut list = live.pending_epochs.lock().ok()?;
