@@ -288,6 +288,10 @@ struct Derived {
     motion_seen: u64,
     power: BandPower,
     pow: [f64; POW_VALUES],
+    /// Signal-based EEG quality, graded once a second.
+    quality: epoc_quality::SignalQuality,
+    /// The latest grades (0–4 per sensor, capped by contact); None before the first second.
+    grades: Option<[u8; epoc_protocol::EEG_CHANNELS]>,
 }
 
 impl Derived {
@@ -303,6 +307,8 @@ impl Derived {
             motion_seen: 0,
             power: BandPower::new(rate),
             pow: [0.0; POW_VALUES],
+            quality: epoc_quality::SignalQuality::new(rate),
+            grades: None,
         }
     }
 
@@ -542,7 +548,11 @@ impl Worker {
             }
             d.window_received += 1;
             d.window_lost += u32::from(s.lost);
-            d.power.push(r.eeg_microvolts());
+            let uv = r.eeg_microvolts();
+            d.power.push(uv);
+            if let Some(g) = d.quality.push(uv, &d.device.levels) {
+                d.grades = Some(g);
+            }
             d.since_dev += 1;
             d.since_pow += 1;
             // The spectrum is only worth computing for someone.
@@ -671,12 +681,14 @@ fn write_values(out: &mut String, stream: Stream, s: &Sample, d: Option<&Derived
         }
         Stream::Eq => {
             let Some(d) = d else { return };
+            // Signal quality once a second of EEG was graded; contact quality until then.
+            let grades = d.grades.unwrap_or(d.device.levels);
             out.push_str(&d.device.battery_percent.unwrap_or(0).to_string());
             out.push(',');
-            out.push_str(&d.device.overall().to_string());
+            out.push_str(&epoc_quality::overall(&grades).to_string());
             out.push(',');
             push_f64(out, d.sample_rate_quality(), 2);
-            for l in d.device.levels {
+            for l in grades {
                 out.push(',');
                 out.push_str(&l.to_string());
             }

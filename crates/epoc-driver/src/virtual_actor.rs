@@ -10,7 +10,19 @@ use std::f64::consts::{PI, TAU};
 
 use epoc_protocol::EEG_CHANNELS;
 
-use crate::virtual_script::{ScriptAction, ScriptEvent, VirtualScript};
+use crate::virtual_script::{Fault, ScriptAction, ScriptEvent, VirtualScript};
+
+/// A channel's value replaced outright by a fault.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Pin {
+    /// Hold the channel at its DC level.
+    Flat,
+    /// This µV.
+    At(f64),
+}
+
+/// Top of the ADC range, µV (railing).
+const RAIL_UV: f64 = 65535.0 * 0.128_205_128_205_129;
 
 // Sites in display order: AF3 F7 F3 FC5 T7 P7 O1 O2 P8 T8 FC6 F4 F8 AF4.
 const BLINK: [f64; EEG_CHANNELS] = [
@@ -192,6 +204,23 @@ impl Actor {
         }
     }
 
+    /// Channels a fault pins at sample `n` (None: not pinned). Call after [`Actor::act`].
+    pub(crate) fn pins(&self) -> [Option<Pin>; EEG_CHANNELS] {
+        let mut out = [None; EEG_CHANNELS];
+        for a in &self.active {
+            if let ScriptAction::Fault(kind, ch) = a.event.action
+                && let Some(slot) = out.get_mut(ch)
+            {
+                match kind {
+                    Fault::Flat => *slot = Some(Pin::Flat),
+                    Fault::Rail => *slot = Some(Pin::At(RAIL_UV)),
+                    Fault::Mains | Fault::Loose => {}
+                }
+            }
+        }
+        out
+    }
+
     /// The alpha gain now, and the scripted µV of every channel at sample `n`. `noise` gives
     /// standard normal numbers.
     pub(crate) fn act(&mut self, n: u64, mut noise: impl FnMut() -> f64) -> (f64, [f64; EEG_CHANNELS]) {
@@ -210,6 +239,7 @@ impl Actor {
                 ScriptAction::Smile => SMILE,
                 ScriptAction::Clench => CLENCH,
                 ScriptAction::Think(i) => THINK.get(i).copied().unwrap_or([0.0; EEG_CHANNELS]),
+                ScriptAction::Fault(..) => [0.0; EEG_CHANNELS],
                 ScriptAction::Relaxed | ScriptAction::Engaged | ScriptAction::Neutral => [0.0; EEG_CHANNELS],
             };
             let jitter = matches!(
@@ -230,6 +260,7 @@ impl Actor {
         let mut out = [0.0; EEG_CHANNELS];
         let mut emg_level = [0.0; EEG_CHANNELS];
         let mut thoughts: Vec<(usize, [f64; EEG_CHANNELS], f64)> = Vec::new();
+        let mut faults_noise: Vec<(usize, f64)> = Vec::new();
         self.active.retain(|a| {
             let e = &a.event;
             let x = t - e.start;
@@ -253,6 +284,16 @@ impl Actor {
                     thoughts.push((i, a.weights, THINK_UV * e.strength * plateau(x, e.duration)));
                     x < e.duration + EDGE_S
                 }
+                ScriptAction::Fault(kind, ch) => {
+                    if let Some(o) = out.get_mut(ch) {
+                        match kind {
+                            Fault::Mains => *o += 40.0 * e.strength * (TAU * 50.0 * t).sin(),
+                            Fault::Loose => faults_noise.push((ch, 60.0 * e.strength)),
+                            Fault::Flat | Fault::Rail => {}
+                        }
+                    }
+                    x < e.duration
+                }
                 ScriptAction::LookLeft | ScriptAction::LookRight => {
                     add(
                         &mut out,
@@ -271,6 +312,9 @@ impl Actor {
                 }
             }
         });
+        for (ch, level) in faults_noise {
+            out[ch] += level * noise();
+        }
         for (i, weights, level) in thoughts {
             if let Some(source) = self.think.get_mut(i) {
                 add(&mut out, &weights, level * source.next(noise()));

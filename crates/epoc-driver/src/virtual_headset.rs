@@ -103,8 +103,18 @@ impl Generator {
             actor.act(n, || rng.normal())
         });
         if let Some((alpha_gain, acted)) = scripted {
+            let pins = self
+                .actor
+                .as_ref()
+                .map(|a| a.pins())
+                .unwrap_or([None; EEG_CHANNELS]);
             return std::array::from_fn(|ch| {
-                self.dc[ch] + self.background(ch) + ALPHA_WEIGHT[ch] * alpha * alpha_gain + acted[ch]
+                let v = self.dc[ch] + self.background(ch) + ALPHA_WEIGHT[ch] * alpha * alpha_gain + acted[ch];
+                match pins[ch] {
+                    Some(crate::virtual_actor::Pin::Flat) => self.dc[ch],
+                    Some(crate::virtual_actor::Pin::At(uv)) => uv,
+                    None => v,
+                }
             });
         }
         if n >= self.next_blink + 64 {

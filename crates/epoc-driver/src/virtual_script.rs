@@ -10,7 +10,9 @@
 //! - mind: `relaxed` (posterior alpha up, beta down), `engaged` (beta up, alpha and theta
 //!   down), `neutral` (nothing), reached over 5 s and left over 5 s;
 //! - mental commands: `push`, `pull`, `lift`, … ([`MENTAL_ACTIONS`]): a 12 Hz rhythm with the
-//!   command's own spatial pattern for the duration (default 8 s, one training epoch).
+//!   command's own spatial pattern for the duration (default 8 s, one training epoch);
+//! - sensor faults on one channel: `flat:O1`, `rail:T7`, `mains:P8` (50 Hz pick-up),
+//!   `loose:F3` (broadband noise), default an hour.
 //!
 //! Strength scales the amplitude (1 = the defaults of docs/detections.md). With a script the
 //! headset makes no spontaneous blinks: everything it acts out is in the script.
@@ -49,6 +51,22 @@ pub enum ScriptAction {
     /// Thinking a mental command ([`MENTAL_ACTIONS`] index): a rhythm with that command's
     /// own spatial pattern.
     Think(usize),
+    /// A sensor fault on one channel (display index): `flat:O1`, `rail:T7`, `mains:P8`,
+    /// `loose:F3`.
+    Fault(Fault, usize),
+}
+
+/// What goes wrong with a sensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// No signal reaches the ADC: a constant.
+    Flat,
+    /// Stuck at the top of the ADC range.
+    Rail,
+    /// 50 Hz mains pick-up of 40 µV.
+    Mains,
+    /// A loose, noisy contact: 60 µV of broadband noise.
+    Loose,
 }
 
 /// The Cortex mental-command actions a script can think (besides neutral, which is rest).
@@ -70,6 +88,8 @@ pub const MENTAL_ACTIONS: [&str; 13] = [
 
 /// Default seconds of a thought: one training epoch.
 const THINK_SECONDS: f64 = 8.0;
+/// Default seconds of a sensor fault.
+const FAULT_SECONDS: f64 = 3600.0;
 
 impl ScriptAction {
     const NAMES: [(&'static str, ScriptAction, f64); 12] = [
@@ -92,6 +112,14 @@ impl ScriptAction {
         if let ScriptAction::Think(i) = self {
             return MENTAL_ACTIONS.get(i).copied().unwrap_or("?");
         }
+        if let ScriptAction::Fault(f, _) = self {
+            return match f {
+                Fault::Flat => "flat",
+                Fault::Rail => "rail",
+                Fault::Mains => "mains",
+                Fault::Loose => "loose",
+            };
+        }
         Self::NAMES
             .iter()
             .find(|(_, a, _)| *a == self)
@@ -102,6 +130,19 @@ impl ScriptAction {
     fn parse(name: &str) -> Option<(ScriptAction, f64)> {
         if let Some((_, a, d)) = Self::NAMES.iter().find(|(n, _, _)| *n == name) {
             return Some((*a, *d));
+        }
+        if let Some((kind, channel)) = name.split_once(':') {
+            let fault = match kind {
+                "flat" => Fault::Flat,
+                "rail" => Fault::Rail,
+                "mains" => Fault::Mains,
+                "loose" => Fault::Loose,
+                _ => return None,
+            };
+            let ch = epoc_protocol::DISPLAY_ORDER
+                .iter()
+                .position(|c| c.name() == channel)?;
+            return Some((ScriptAction::Fault(fault, ch), FAULT_SECONDS));
         }
         MENTAL_ACTIONS
             .iter()
@@ -204,6 +245,9 @@ mod tests {
     fn parses_events_with_defaults_and_sorts_them() {
         let s = VirtualScript::parse("# a test\n12.5 clench 2 0.5\n3 blink\n\n5 relaxed # calm\n").unwrap();
         assert_eq!(s.events.len(), 3);
+        let fault = VirtualScript::parse("0 rail:T7").unwrap().events[0];
+        assert_eq!(fault.action, ScriptAction::Fault(Fault::Rail, 4));
+        assert!(VirtualScript::parse("0 rail:Cz").is_err(), "no such EPOC site");
         let think = VirtualScript::parse("1 rotateLeft").unwrap().events[0];
         assert_eq!((think.action.name(), think.duration), ("rotateLeft", 8.0));
         assert_eq!(s.events[0].action, ScriptAction::Blink);
