@@ -681,8 +681,12 @@ fn write_values(out: &mut String, stream: Stream, s: &Sample, d: Option<&Derived
         }
         Stream::Eq => {
             let Some(d) = d else { return };
-            // Signal quality once a second of EEG was graded; contact quality until then.
-            let grades = d.grades.unwrap_or(d.device.levels);
+            // Signal quality once a second of EEG was graded; contact quality until then. Never
+            // above the contact quality of now (it may have dropped since the last grading).
+            let contact = d.device.levels;
+            let grades = d
+                .grades
+                .map_or(contact, |g| std::array::from_fn(|i| g[i].min(contact[i])));
             out.push_str(&d.device.battery_percent.unwrap_or(0).to_string());
             out.push(',');
             out.push_str(&epoc_quality::overall(&grades).to_string());

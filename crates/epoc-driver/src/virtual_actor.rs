@@ -103,6 +103,8 @@ const THETA_SITES: [f64; EEG_CHANNELS] = [
 const BLINK_UV: f64 = 150.0;
 const LOOK_UV: f64 = 80.0;
 const EMG_UV: f64 = 20.0;
+/// EMG of a sensor over a tense muscle all along (the `emg:` fault), µV: three times a clench.
+const HEAVY_EMG_UV: f64 = 60.0;
 const BETA_UV: f64 = 3.0;
 const THETA_UV: f64 = 3.0;
 /// Seconds over which a band-power state is reached and left.
@@ -214,7 +216,7 @@ impl Actor {
                 match kind {
                     Fault::Flat => *slot = Some(Pin::Flat),
                     Fault::Rail => *slot = Some(Pin::At(RAIL_UV)),
-                    Fault::Mains | Fault::Loose => {}
+                    Fault::Mains | Fault::Loose | Fault::Emg => {}
                 }
             }
         }
@@ -289,8 +291,14 @@ impl Actor {
                         match kind {
                             Fault::Mains => *o += 40.0 * e.strength * (TAU * 50.0 * t).sin(),
                             Fault::Loose => faults_noise.push((ch, 60.0 * e.strength)),
+                            Fault::Emg => {}
                             Fault::Flat | Fault::Rail => {}
                         }
+                    }
+                    if kind == Fault::Emg
+                        && let Some(level) = emg_level.get_mut(ch)
+                    {
+                        *level += HEAVY_EMG_UV * e.strength;
                     }
                     x < e.duration
                 }

@@ -12,7 +12,7 @@
 //! - mental commands: `push`, `pull`, `lift`, … ([`MENTAL_ACTIONS`]): a 12 Hz rhythm with the
 //!   command's own spatial pattern for the duration (default 8 s, one training epoch);
 //! - sensor faults on one channel: `flat:O1`, `rail:T7`, `mains:P8` (50 Hz pick-up),
-//!   `loose:F3` (broadband noise), default an hour.
+//!   `loose:F3` (broadband noise), `emg:T8` (heavy muscle activity), default an hour.
 //!
 //! Strength scales the amplitude (1 = the defaults of docs/detections.md). With a script the
 //! headset makes no spontaneous blinks: everything it acts out is in the script.
@@ -52,7 +52,7 @@ pub enum ScriptAction {
     /// own spatial pattern.
     Think(usize),
     /// A sensor fault on one channel (display index): `flat:O1`, `rail:T7`, `mains:P8`,
-    /// `loose:F3`.
+    /// `loose:F3`, `emg:T8`.
     Fault(Fault, usize),
 }
 
@@ -67,6 +67,8 @@ pub enum Fault {
     Mains,
     /// A loose, noisy contact: 60 µV of broadband noise.
     Loose,
+    /// A sensor over a tense muscle: heavy EMG (above 30 Hz) all along.
+    Emg,
 }
 
 /// The Cortex mental-command actions a script can think (besides neutral, which is rest).
@@ -118,6 +120,7 @@ impl ScriptAction {
                 Fault::Rail => "rail",
                 Fault::Mains => "mains",
                 Fault::Loose => "loose",
+                Fault::Emg => "emg",
             };
         }
         Self::NAMES
@@ -137,6 +140,7 @@ impl ScriptAction {
                 "rail" => Fault::Rail,
                 "mains" => Fault::Mains,
                 "loose" => Fault::Loose,
+                "emg" => Fault::Emg,
                 _ => return None,
             };
             let ch = epoc_protocol::DISPLAY_ORDER
@@ -215,7 +219,11 @@ impl VirtualScript {
                     .map(|(n, _, _)| *n)
                     .chain(MENTAL_ACTIONS)
                     .collect();
-                bad(format!("unknown action {name:?}; known: {}", known.join(", ")))
+                bad(format!(
+                    "unknown action {name:?}; known: {}, and the sensor faults flat:, rail:, mains:, loose:, emg: \
+                     followed by a site (flat:O1)",
+                    known.join(", ")
+                ))
             })?;
             let duration = number(parts.next(), "the duration")?.unwrap_or(default_duration);
             let strength = number(parts.next(), "the strength")?.unwrap_or(1.0);

@@ -3,8 +3,9 @@
 //! *Good data? The EEG Quality Index for automated assessment of signal quality*, IEEE
 //! IEMCON): each second of each channel is scored on features that separate clean EEG from
 //! artefact, and the scores make a grade on Cortex's 0–4 scale, capped by contact quality.
-//!
-//! Work in progress (issue 17): not yet wired into the `eq` stream.
+//! The EQI scores features against the distribution of a clean baseline recording; epocd has
+//! no such recording of the wearer, so each feature has fixed poor/bad limits set where clean
+//! scalp EEG never goes (docs/detections.md, "EEG quality").
 
 use epoc_protocol::EEG_CHANNELS;
 use std::f64::consts::TAU;

@@ -1,42 +1,51 @@
 //! Signal quality on a virtual headset with scripted faulty sensors, through the real
 //! encrypt → decrypt → decode path: the faults are the truth.
 
-use std::time::Duration;
-
-use epoc_driver::Source;
-use epoc_driver::virtual_headset::{VIRTUAL_EEG_HZ, VirtualHeadset, virtual_serial};
+use epoc_driver::virtual_headset::{VIRTUAL_EEG_HZ, decoded_eeg};
 use epoc_driver::virtual_script::VirtualScript;
-use epoc_protocol::{Cipher, DISPLAY_ORDER, KeyLayout, Mode, ReportKind, Serial};
-use epoc_quality::SignalQuality;
+use epoc_protocol::DISPLAY_ORDER;
+use epoc_quality::{SignalQuality, overall};
+
+/// The grades of every second of `script` on virtual headset 1, with perfect contact.
+fn graded(script: &str, seconds: f64) -> Vec<[u8; 14]> {
+    let script = VirtualScript::parse(script).expect("script");
+    let mut q = SignalQuality::new(VIRTUAL_EEG_HZ as u16);
+    decoded_eeg(1, &script, seconds)
+        .expect("virtual headset")
+        .into_iter()
+        .filter_map(|uv| q.push(uv, &[4; 14]))
+        .collect()
+}
+
+fn at(name: &str) -> usize {
+    DISPLAY_ORDER.iter().position(|c| c.name() == name).expect("site")
+}
 
 #[test]
 fn each_scripted_fault_lowers_only_its_sensor() {
-    let script = VirtualScript::parse("0 flat:O1\n0 rail:T7\n0 mains:P8\n0 loose:F3\n").unwrap();
-    let mut source = VirtualHeadset::scripted(1, false, &script).unwrap();
-    let serial = Serial::from_usb(&virtual_serial(1)).unwrap();
-    let mut decoder = epoc_protocol::Decoder::new(
-        Cipher::for_layout(KeyLayout::Plus16, &serial),
-        Mode::EPOC_PLUS_256,
-    );
-    let mut q = SignalQuality::new(VIRTUAL_EEG_HZ as u16);
-    let mut seconds = Vec::new();
-    while seconds.len() < 10 {
-        let bytes = source.read(Duration::from_secs(1)).unwrap().unwrap();
-        let d = decoder.decode(&bytes).unwrap();
-        if d.report.kind == ReportKind::Eeg
-            && let Some(g) = q.push(d.report.eeg_microvolts(), &[4; 14])
-        {
-            seconds.push(g);
-        }
-    }
-    let at = |name: &str| DISPLAY_ORDER.iter().position(|c| c.name() == name).unwrap();
+    let seconds = graded("0 flat:O1\n0 rail:T7\n0 mains:P8\n0 loose:F3\n0 emg:T8\n", 10.0);
+    assert_eq!(seconds.len(), 10);
     for g in &seconds[1..] {
         assert_eq!(g[at("O1")], 0, "flat: {g:?}");
         assert_eq!(g[at("T7")], 0, "railing: {g:?}");
         assert!(g[at("P8")] <= 2, "mains: {g:?}");
         assert!(g[at("F3")] <= 2, "loose: {g:?}");
-        for ch in ["AF3", "F7", "FC5", "P7", "O2", "T8", "FC6", "F4", "F8", "AF4"] {
+        assert!(g[at("T8")] <= 2, "heavy EMG: {g:?}");
+        for ch in ["AF3", "F7", "FC5", "P7", "O2", "FC6", "F4", "F8", "AF4"] {
             assert!(g[at(ch)] >= 3, "{ch} is fine: {g:?}");
         }
+    }
+}
+
+#[test]
+fn a_clean_headset_is_good_everywhere_and_a_fault_that_ends_recovers() {
+    // O1 goes flat from 2 s to 5 s (a 3 s fault), then the sensor is fine again.
+    let seconds = graded("2 flat:O1 3\n", 9.0);
+    let o1: Vec<u8> = seconds.iter().map(|g| g[at("O1")]).collect();
+    assert!(o1[0] >= 3 && o1[1] >= 3, "before the fault: {o1:?}");
+    assert_eq!(&o1[3..5], &[0, 0], "during the fault: {o1:?}");
+    assert!(o1[6..].iter().all(|&g| g >= 3), "after the fault: {o1:?}");
+    for g in &seconds[6..] {
+        assert!(overall(g) >= 75, "a clean headset's overall quality: {g:?}");
     }
 }
