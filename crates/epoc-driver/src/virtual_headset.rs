@@ -161,7 +161,7 @@ impl VirtualHeadset {
     /// sessions") instead of blinking by itself.
     pub fn scripted(n: u32, real_time: bool, script: &VirtualScript) -> Result<Self, DriverError> {
         let mut headset = Self::new(n, real_time)?;
-        headset.generator.actor = Some(Actor::new(script, f64::from(VIRTUAL_EEG_HZ)));
+        headset.generator.actor = Some(Actor::new(&script.for_headset(n), f64::from(VIRTUAL_EEG_HZ)));
         Ok(headset)
     }
 

@@ -14,6 +14,8 @@
 //! - sensor faults on one channel: `flat:O1`, `rail:T7`, `mains:P8` (50 Hz pick-up),
 //!   `loose:F3` (broadband noise), `emg:T8` (heavy muscle activity), default an hour.
 //!
+//! An action may name one virtual headset: `0 flat:O1@2` happens on headset 2 only.
+//!
 //! Strength scales the amplitude (1 = the defaults of docs/detections.md). With a script the
 //! headset makes no spontaneous blinks: everything it acts out is in the script.
 
@@ -166,6 +168,8 @@ pub struct ScriptEvent {
     pub duration: f64,
     /// Amplitude scale (1 = default).
     pub strength: f64,
+    /// Only virtual headset N acts it out (`flat:O1@2`); None: every one.
+    pub headset: Option<u32>,
 }
 
 /// A parsed script, events in start order.
@@ -212,7 +216,15 @@ impl VirtualScript {
                 }
             };
             let start = number(parts.next(), "the start")?.unwrap_or(0.0);
-            let name = parts.next().ok_or_else(|| bad("no action".into()))?;
+            let token = parts.next().ok_or_else(|| bad("no action".into()))?;
+            // `action@N`: only virtual headset N acts it out.
+            let (name, headset) = match token.rsplit_once('@') {
+                Some((name, n)) => match n.parse::<u32>() {
+                    Ok(n) if n >= 1 => (name, Some(n)),
+                    _ => return Err(bad(format!("{token:?}: after @ comes a virtual headset number (1, 2, …)"))),
+                },
+                None => (token, None),
+            };
             let (action, default_duration) = ScriptAction::parse(name).ok_or_else(|| {
                 let known: Vec<&str> = ScriptAction::NAMES
                     .iter()
@@ -238,10 +250,23 @@ impl VirtualScript {
                 action,
                 duration,
                 strength,
+                headset,
             });
         }
         events.sort_by(|a, b| a.start.total_cmp(&b.start));
         Ok(VirtualScript { events })
+    }
+
+    /// The events virtual headset `n` acts out: those for every headset and those for `n`.
+    pub fn for_headset(&self, n: u32) -> VirtualScript {
+        VirtualScript {
+            events: self
+                .events
+                .iter()
+                .filter(|e| e.headset.is_none_or(|h| h == n))
+                .copied()
+                .collect(),
+        }
     }
 }
 
@@ -256,6 +281,12 @@ mod tests {
         let fault = VirtualScript::parse("0 rail:T7").unwrap().events[0];
         assert_eq!(fault.action, ScriptAction::Fault(Fault::Rail, 4));
         assert!(VirtualScript::parse("0 rail:Cz").is_err(), "no such EPOC site");
+        let two = VirtualScript::parse("0 flat:O1@2\n1 blink").unwrap();
+        assert_eq!(two.events[0].headset, Some(2));
+        assert_eq!(two.for_headset(1).events.len(), 1, "headset 1 only blinks");
+        assert_eq!(two.for_headset(2).events.len(), 2);
+        assert!(VirtualScript::parse("0 flat:O1@0").is_err(), "headsets count from 1");
+        assert!(VirtualScript::parse("0 flat:O1@x").is_err());
         let think = VirtualScript::parse("1 rotateLeft").unwrap().events[0];
         assert_eq!((think.action.name(), think.duration), ("rotateLeft", 8.0));
         assert_eq!(s.events[0].action, ScriptAction::Blink);

@@ -8,9 +8,13 @@ use epoc_quality::{SignalQuality, overall};
 
 /// The grades of every second of `script` on virtual headset 1, with perfect contact.
 fn graded(script: &str, seconds: f64) -> Vec<[u8; 14]> {
+    graded_on(1, script, seconds)
+}
+
+fn graded_on(headset: u32, script: &str, seconds: f64) -> Vec<[u8; 14]> {
     let script = VirtualScript::parse(script).expect("script");
     let mut q = SignalQuality::new(VIRTUAL_EEG_HZ as u16);
-    decoded_eeg(1, &script, seconds)
+    decoded_eeg(headset, &script, seconds)
         .expect("virtual headset")
         .into_iter()
         .filter_map(|uv| q.push(uv, &[4; 14]))
@@ -48,4 +52,11 @@ fn a_clean_headset_is_good_everywhere_and_a_fault_that_ends_recovers() {
     for g in &seconds[6..] {
         assert!(overall(g) >= 75, "a clean headset's overall quality: {g:?}");
     }
+}
+
+#[test]
+fn a_fault_for_one_headset_leaves_the_others_alone() {
+    let script = "0 flat:O1@2\n";
+    assert!(graded_on(1, script, 3.0).iter().all(|g| g[at("O1")] >= 3));
+    assert!(graded_on(2, script, 3.0).iter().all(|g| g[at("O1")] == 0));
 }
