@@ -223,6 +223,25 @@ impl Actor {
         out
     }
 
+    /// The contact quality (0–4) each sensor reports now: a flat or railing sensor does not
+    /// touch the scalp (0), a loose one is poor (2); mains and EMG pick-up leave contact good.
+    pub(crate) fn contact(&self) -> [u8; EEG_CHANNELS] {
+        let mut out = [4; EEG_CHANNELS];
+        for a in &self.active {
+            if let ScriptAction::Fault(kind, ch) = a.event.action
+                && let Some(slot) = out.get_mut(ch)
+            {
+                let level = match kind {
+                    Fault::Flat | Fault::Rail => 0,
+                    Fault::Loose => 2,
+                    Fault::Mains | Fault::Emg => 4,
+                };
+                *slot = (*slot).min(level);
+            }
+        }
+        out
+    }
+
     /// The alpha gain now, and the scripted µV of every channel at sample `n`. `noise` gives
     /// standard normal numbers.
     pub(crate) fn act(&mut self, n: u64, mut noise: impl FnMut() -> f64) -> (f64, [f64; EEG_CHANNELS]) {

@@ -192,19 +192,30 @@ impl VirtualHeadset {
         let counter = (n % 256) as u8;
         let uv = self.generator.eeg(n);
         let eeg = uv.map(|v| (v / UV_PER_COUNT).round().clamp(0.0, 65535.0) as u16);
-        let aux = if counter == 255 {
-            110 // battery, raw (the 16-bit scale is unknown; a real EPOC+ read 114–115)
-        } else {
-            0x0200 + (self.generator.rng.unit() * 64.0) as u16 // "good" contact
-        };
-        Report {
+        let mut report = Report {
             mode: Mode::EPOC_PLUS_256,
             kind: ReportKind::Eeg,
             counter,
             eeg,
-            aux,
+            aux: 0,
             motion: [0; 9],
-        }
+        };
+        report.aux = if counter == 255 {
+            110 // battery, raw (the 16-bit scale is unknown; a real EPOC+ read 114–115)
+        } else {
+            // Good contact, unless a scripted fault took the sensor off the scalp.
+            let jitter = (self.generator.rng.unit() * 40.0) as u16;
+            let level = match (report.quality(), &self.generator.actor) {
+                (Some(q), Some(actor)) => actor.contact()[q.channel.display_index()],
+                _ => 4,
+            };
+            match level {
+                0 => jitter,              // none
+                1 | 2 => 0x0040 + jitter, // poor
+                _ => 0x0200 + jitter,     // good
+            }
+        };
+        report
     }
 
     fn motion_report(&mut self) -> Report {
@@ -306,5 +317,28 @@ mod tests {
         assert_eq!(virtual_serial(1), "VD20260000000001");
         assert!(VirtualHeadset::new(3, false).is_ok());
         assert_eq!(virtual_channels()[6], "O1");
+    }
+
+    #[test]
+    fn a_sensor_off_the_scalp_reports_no_contact_through_the_cipher() {
+        let script = VirtualScript::parse("0 flat:O1\n0 loose:F3\n0 mains:P8\n").unwrap();
+        let mut source = VirtualHeadset::scripted(1, false, &script).unwrap();
+        let serial = Serial::from_usb(&virtual_serial(1)).unwrap();
+        let mut decoder = epoc_protocol::Decoder::new(
+            Cipher::for_layout(KeyLayout::Plus16, &serial),
+            Mode::EPOC_PLUS_256,
+        );
+        let mut state = epoc_protocol::DeviceState::default();
+        for _ in 0..600 {
+            if let Some(bytes) = source.read(Duration::from_secs(1)).unwrap() {
+                state.update(&decoder.decode(&bytes).unwrap().report);
+            }
+        }
+        let at = |name: &str| DISPLAY_ORDER.iter().position(|c| c.name() == name).unwrap();
+        assert_eq!(state.levels[at("O1")], 0, "flat: {:?}", state.levels);
+        assert_eq!(state.levels[at("F3")], 2, "loose: {:?}", state.levels);
+        for ch in ["P8", "AF3", "T7", "O2", "AF4"] {
+            assert_eq!(state.levels[at(ch)], 4, "{ch}: {:?}", state.levels);
+        }
     }
 }

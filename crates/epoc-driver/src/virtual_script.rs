@@ -221,7 +221,11 @@ impl VirtualScript {
             let (name, headset) = match token.rsplit_once('@') {
                 Some((name, n)) => match n.parse::<u32>() {
                     Ok(n) if n >= 1 => (name, Some(n)),
-                    _ => return Err(bad(format!("{token:?}: after @ comes a virtual headset number (1, 2, …)"))),
+                    _ => {
+                        return Err(bad(format!(
+                            "{token:?}: after @ comes a virtual headset number (1, 2, …)"
+                        )));
+                    }
                 },
                 None => (token, None),
             };
@@ -285,7 +289,10 @@ mod tests {
         assert_eq!(two.events[0].headset, Some(2));
         assert_eq!(two.for_headset(1).events.len(), 1, "headset 1 only blinks");
         assert_eq!(two.for_headset(2).events.len(), 2);
-        assert!(VirtualScript::parse("0 flat:O1@0").is_err(), "headsets count from 1");
+        assert!(
+            VirtualScript::parse("0 flat:O1@0").is_err(),
+            "headsets count from 1"
+        );
         assert!(VirtualScript::parse("0 flat:O1@x").is_err());
         let think = VirtualScript::parse("1 rotateLeft").unwrap().events[0];
         assert_eq!((think.action.name(), think.duration), ("rotateLeft", 8.0));
