@@ -118,10 +118,34 @@ fn is_upgrade(head: &[u8]) -> bool {
     })
 }
 
-/// The answer to a plain HTTP request: the Cortex API speaks WebSocket only.
-fn upgrade_required() -> Vec<u8> {
-    let body =
-        "epocd serves the EMOTIV Cortex API over WebSocket here: connect with a Cortex client (wss://).\n";
+/// The answer to a plain HTTP request: one of the headset page's files, or 426 (the Cortex
+/// API speaks WebSocket only).
+fn plain_http(head: &[u8], options: &ServerOptions, peer: SocketAddr) -> Vec<u8> {
+    let text = String::from_utf8_lossy(head);
+    if options.serve_page
+        && let Some(request) = headset_page::parse_head(&text)
+        && let Some(answer) = headset_page::answer(&request, options.tls.is_some())
+    {
+        tracing::debug!(
+            "{peer}: {} {} → {}",
+            request.method,
+            request.target,
+            answer.status
+        );
+        return answer.to_bytes();
+    }
+    tracing::debug!("plain HTTP request from {peer}: answered 426");
+    upgrade_required(options.serve_page)
+}
+
+/// The Cortex API speaks WebSocket only.
+fn upgrade_required(page: bool) -> Vec<u8> {
+    let body = if page {
+        "epocd serves the EMOTIV Cortex API over WebSocket here: connect with a Cortex client (wss://). \
+         The live headset page is at /.\n"
+    } else {
+        "epocd serves the EMOTIV Cortex API over WebSocket here: connect with a Cortex client (wss://).\n"
+    };
     format!(
         "HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nConnection: close\r\n\
          Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
@@ -274,8 +298,7 @@ pub(crate) async fn serve<S>(
         }
     };
     if !is_upgrade(&head) {
-        tracing::debug!("plain HTTP request from {peer}: answered 426");
-        out.reply_http_and_close(&upgrade_required());
+        out.reply_http_and_close(&plain_http(&head, options, peer));
         finish_writer(&out, writer).await;
         return;
     }

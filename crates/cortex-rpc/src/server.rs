@@ -31,6 +31,8 @@ pub struct ServerOptions {
     pub handshake_timeout: Duration,
     /// Time a connection without a session may stay silent before it is closed.
     pub idle_timeout: Duration,
+    /// Whether a plain HTTP GET of `/` gets the live headset page (`headset-page`).
+    pub serve_page: bool,
 }
 
 impl ServerOptions {
@@ -44,6 +46,7 @@ impl ServerOptions {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(600),
+            serve_page: true,
         }
     }
 }

@@ -143,6 +143,18 @@ fn refresh(cortex: &Weak<Cortex>) {
         }
     }
     let waiting = std::mem::take(&mut *lock(&c.refresh_waiting));
+    // A headset that is there but unusable (a dongle without permission, say): warning 101
+    // with the reason and the fix, so an app (the headset page) can tell the user.
+    let problems: Vec<String> = found
+        .headsets
+        .iter()
+        .filter_map(|f| f.problem.as_ref().map(|p| cannot_connect(&f.headset_id, p)))
+        .collect();
+    for client in &waiting {
+        for frame in &problems {
+            c.send_to(*client, frame.clone());
+        }
+    }
     for client in waiting {
         c.send_to(
             client,
@@ -166,10 +178,11 @@ pub(crate) fn hotplug_loop(cortex: Weak<Cortex>, rx: Receiver<HotplugEvent>) {
                         tracing::warn!("cannot use the dongle: {e}");
                     }
                 }
-                (serial, Some(problem)) => tracing::warn!(
-                    "dongle {} plugged in but unusable: {problem}",
-                    serial.unwrap_or_default()
-                ),
+                (serial, Some(problem)) => {
+                    let serial = serial.unwrap_or_default();
+                    tracing::warn!("dongle {serial} plugged in but unusable: {problem}");
+                    c.broadcast(&cannot_connect(&format!("dongle {serial}"), &problem));
+                }
                 (None, None) => tracing::warn!("a dongle without a serial number was plugged in"),
             },
             HotplugEvent::Removed(d) => {
@@ -201,4 +214,12 @@ pub(crate) fn hotplug_loop(cortex: Weak<Cortex>, rx: Receiver<HotplugEvent>) {
             }
         }
     }
+}
+
+/// Warning 101 (headset cannot connect) with the reason and its fix.
+fn cannot_connect(headset_id: &str, problem: &str) -> String {
+    warning::frame(
+        codes::warning::HEADSET_CANNOT_CONNECT,
+        json!({"headsetId": headset_id, "behavior": problem}),
+    )
 }

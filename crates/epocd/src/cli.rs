@@ -34,6 +34,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print where the local CA certificate is and how to trust it.
     Cert(CertArgs),
+    /// Open the live headset page of a running `epocd serve` in the browser (or print its
+    /// address).
+    Open(OpenArgs),
     /// Convert a capture file to EDF, EDF+ or BDF+ (EEG in µV plus motion).
     Convert(ConvertArgs),
     /// Run the open detections (performance metrics, facial expressions) over a capture file
@@ -219,6 +222,9 @@ pub struct ServeArgs {
     /// allowed_origins; flags replace the config's list].
     #[arg(long)]
     pub allow_origin: Vec<String>,
+    /// Do not serve the live headset page at / [config: page = false].
+    #[arg(long)]
+    pub no_page: bool,
     /// Do not watch USB for dongles [config: hotplug = false].
     #[arg(long)]
     pub no_hotplug: bool,
@@ -251,6 +257,14 @@ pub struct CertArgs {
     /// The data dir `serve` uses (default: the XDG data dir).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+}
+
+/// Arguments of `epocd open`.
+#[derive(Debug, clap::Args)]
+pub struct OpenArgs {
+    /// Only print the page's address; do not start a browser.
+    #[arg(long)]
+    pub print: bool,
 }
 
 /// Arguments of `epocd devices`.

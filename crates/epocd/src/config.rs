@@ -50,6 +50,8 @@ pub struct Config {
     pub tls: bool,
     /// Web origins allowed besides this machine's own.
     pub allowed_origins: Vec<String>,
+    /// Serve the live headset page at `/` of the same port.
+    pub page: bool,
     /// Virtual headsets to add.
     pub virtual_headsets: u32,
     /// A script the virtual headsets act out (docs/detections.md).
@@ -89,6 +91,7 @@ impl Default for Config {
             data_dir: None,
             tls: true,
             allowed_origins: Vec::new(),
+            page: true,
             virtual_headsets: 0,
             virtual_script: None,
             replay: Vec::new(),
@@ -215,7 +218,7 @@ mod tests {
             .count();
         assert_eq!(
             keys,
-            11 + 2 + 3,
+            12 + 2 + 3,
             "every option (and the replay and lsl tables' keys) appears"
         );
     }

@@ -39,6 +39,7 @@ fn run(cli: cli::Cli) -> Result<(), error::CliError> {
         cli.command,
         cli::Command::Serve(_)
             | cli::Command::Cert(_)
+            | cli::Command::Open(_)
             | cli::Command::Records(_)
             | cli::Command::Export(_)
             | cli::Command::Profiles(_)
@@ -59,6 +60,7 @@ fn run(cli: cli::Cli) -> Result<(), error::CliError> {
         cli::Command::Stream(args) => stream_cmd::run(&args),
         cli::Command::Serve(args) => serve_cmd::run(&args, &config, source.as_deref()),
         cli::Command::Cert(args) => serve_cmd::cert(&args, &config),
+        cli::Command::Open(args) => serve_cmd::open(&args, &config),
         cli::Command::Convert(args) => convert_cmd::run(&args),
         cli::Command::Detect(args) => detect_cmd::run(&args).map_err(error::CliError::from),
         cli::Command::Records(args) => records_cmd::list(&args, &config),

@@ -42,6 +42,7 @@ struct Settings {
     virtual_script: Option<PathBuf>,
     replay: Vec<ReplayEntry>,
     allowed_origins: Vec<String>,
+    page: bool,
     hotplug: bool,
     ble_scan: f64,
     max_connections: usize,
@@ -99,6 +100,7 @@ fn settings(args: &ServeArgs, config: &Config) -> Result<Settings, CliError> {
         } else {
             args.allow_origin.clone()
         },
+        page: config.page && !args.no_page,
         hotplug: config.hotplug && !args.no_hotplug,
         ble_scan: args.ble_scan.unwrap_or(config.ble_scan_seconds).clamp(0.0, 60.0),
         max_connections: args
@@ -189,6 +191,7 @@ pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Pa
                 allowed_origins: set.allowed_origins.clone(),
                 max_connections: set.max_connections,
                 idle_timeout: set.idle_timeout,
+                serve_page: set.page,
                 ..ServerOptions::new(set.listen, tls)
             },
         )
@@ -198,8 +201,16 @@ pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Pa
         // still closes records cleanly.
         let shutdown = shutdown_signal();
         // One line with the URL, once connections are accepted: scripts wait for it.
-        println!("epocd: listening on {url}");
-        let _ = std::io::stdout().flush();
+        // Written, not println!: a reader that took the first line and closed the pipe must
+        // not bring the daemon down.
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "epocd: listening on {url}");
+        if set.page {
+            let page = page_url(server.local_addr()?, set.tls);
+            let _ = writeln!(out, "epocd: headset page at {page}");
+            tracing::info!("headset page at {page} (epocd open)");
+        }
+        let _ = out.flush();
         tracing::info!("listening on {url}");
         notify(&[
             sd_notify::NotifyState::Ready,
@@ -238,6 +249,52 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
         tokio::select! {
             () = wait(int) => {}
             () = wait(term) => {}
+        }
+    }
+}
+
+/// The headset page's address for a listening address: `localhost`, which the certificate
+/// names, for the loopback addresses.
+pub fn page_url(listen: std::net::SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    let host = if listen.ip().is_loopback() || listen.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        listen.ip().to_string()
+    };
+    format!("{scheme}://{host}:{}/", listen.port())
+}
+
+/// Run `epocd open`: start the desktop's browser on the page, or say how to reach it.
+pub fn open(args: &crate::cli::OpenArgs, config: &Config) -> Result<(), CliError> {
+    let url = page_url(config.listen, config.tls);
+    println!("{url}");
+    if !config.page {
+        eprintln!(
+            "epocd: the page is off in the configuration (page = false): set page = true and restart epocd"
+        );
+        return Ok(());
+    }
+    if args.print {
+        return Ok(());
+    }
+    let trust = "If the browser warns about the certificate, trust epocd's local CA once: `epocd cert` names it and says how.";
+    match std::process::Command::new("xdg-open")
+        .arg(&url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+    {
+        Ok(s) if s.success() => {
+            eprintln!("epocd: opened {url} in the browser. {trust}");
+            Ok(())
+        }
+        Ok(_) | Err(_) => {
+            eprintln!(
+                "epocd: cannot start a browser here (xdg-open failed or is missing): open {url} in a browser on \
+                 this machine. {trust}"
+            );
+            Ok(())
         }
     }
 }

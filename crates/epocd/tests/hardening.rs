@@ -631,16 +631,27 @@ async fn the_server_closes_with_a_close_frame_and_answers_plain_http() {
     send_frame(&mut s, 0x1, &vec![b' '; 2 << 20]);
     assert_eq!(close_code(&mut s), 1009, "a message over the 1 MiB limit");
 
-    let mut s = std::net::TcpStream::connect(&addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(s, "GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
+    let plain = |request: String| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let answer = plain(format!("GET /cortex HTTP/1.1\r\nHost: {addr}\r\n\r\n"));
     assert!(
         answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
         "{answer}"
     );
     assert!(answer.contains("Upgrade: websocket"), "{answer}");
+    // `/` is the headset page, for this machine's names only.
+    let answer = plain(format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n"));
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.contains("Content-Type: text/html"), "{answer}");
+    assert!(answer.contains(&format!("connect-src ws://{addr};")), "{answer}");
+    let answer = plain("GET / HTTP/1.1\r\nHost: rebound.example\r\n\r\n".into());
+    assert!(answer.starts_with("HTTP/1.1 421 "), "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
