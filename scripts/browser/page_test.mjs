@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
 
@@ -37,8 +38,13 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'epocd-page-'));
 const script = path.join(work, 'faults.script');
 fs.writeFileSync(script, '# headset 2: O1 off the scalp (flat signal, no contact)\n0 flat:O1@2\n');
 const port = 20000 + Math.floor(Math.random() * 20000);
+// LSL on (the page lists the outlets), with the loopback-only LSL configuration: nothing of
+// this test may leave the machine.
+const lslConfig = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'conformance', 'lsl_api.cfg');
+if (!fs.existsSync(lslConfig)) throw new Error(`the loopback-only LSL configuration is missing: ${lslConfig}`);
 const daemon = spawn(epocd, ['serve', '--virtual', '2', '--virtual-script', script, '--data-dir', path.join(work, 'data'),
-  '--listen', `127.0.0.1:${port}`, '--no-hotplug', '--ble-scan', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  '--listen', `127.0.0.1:${port}`, '--no-hotplug', '--ble-scan', '0', '--lsl'],
+{ stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LSLAPICFG: lslConfig } });
 let daemonLog = '';
 daemon.stderr.on('data', (d) => { daemonLog += d; });
 const pageUrl = await new Promise((resolve, reject) => {
@@ -217,6 +223,22 @@ try {
     check('packet loss equals the eq stream', shown.loss.text === `${loss} %`, `${shown.loss.text} vs ${loss}`);
     check('the bad sensor lowers both overall numbers', cqOverall < 100 && eqOverall < 100, `${cqOverall} ${eqOverall}`);
   }
+
+  // Records, markers and LSL as the page tells them.
+  const textOf = (id) => page.$eval(`#${id}`, (e) => e.textContent);
+  const waitText = (id, re, ms = 3000) => page.waitForFunction(([i, src]) =>
+    new RegExp(src).test(document.getElementById(i).textContent), [id, re.source], { timeout: ms })
+    .then(() => true).catch(() => false);
+  check('the page says nothing is recording', await waitText('record-status', /^Not recording$/), await textOf('record-status'));
+  check("the page lists the headset's LSL outlets", await waitText('lsl-status', new RegExp(`${h2} EEG.*${h2} Markers`)),
+    await textOf('lsl-status'));
+  const rec = await probe.call('createRecord', { cortexToken: token, session, title: 'browser test' });
+  check('the page shows a record in progress within 3 s', !rec.error && await waitText('record-status', /^Recording: 1 record, \d+:\d\d so far/),
+    await textOf('record-status'));
+  await probe.call('injectMarker', { cortexToken: token, session, label: 'page-marker', value: 7, port: 'test', time: Date.now() });
+  check('the page shows an injected marker within 3 s', await waitText('marker-status', /page-marker/), await textOf('marker-status'));
+  await probe.call('stopRecord', { cortexToken: token, session });
+  check('the page shows the record stopped within 3 s', await waitText('record-status', /^Not recording$/), await textOf('record-status'));
 
   // Accessibility of the markup (axe-core: labels, names, contrast, structure).
   await page.evaluate(AXE_SOURCE);

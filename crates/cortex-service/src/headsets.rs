@@ -1,6 +1,7 @@
 //! Headsets (docs/cortex-api.md, "Headsets"): queryHeadsets, controlDevice,
 //! updateHeadsetCustomInfo, syncWithHeadsetClock; updateHeadset and configMapping are
-//! answered as unsupported. Also how headsets join the service (`Cortex::add_headset`).
+//! answered as unsupported; epocd's own `epocd.headsetActivity` (what uses a headset, for the
+//! headset page). Also how headsets join the service (`Cortex::add_headset`).
 //!
 //! Opening a device can take seconds (a Bluetooth connect up to 30 s): it happens with no
 //! lock held. `connect` marks the headset as opening (status `connecting`), opens it and
@@ -15,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::headset::{Headset, HeadsetSpec, HeadsetStatus};
 use crate::methods::{Call, Reply};
-use crate::service::{close_sessions_where, lock};
+use crate::service::{Recording, close_sessions_where, lock};
 use crate::time::unix_now;
 use crate::{Cortex, ServiceError};
 
@@ -71,6 +72,50 @@ pub fn query_headsets(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Service
             .map(Headset::to_json)
             .collect(),
     )
+    .into())
+}
+
+/// `epocd.headsetActivity` (an epocd extension; no Cortex client calls it): how many records
+/// are being written from a headset and how far they are, and its LSL outlets. It describes
+/// the headset, as its streams do, so any authorized app may ask; it tells nothing of whose
+/// records they are (no ids, titles or apps).
+pub fn headset_activity(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
+    c.app_of(call.params.token()?)?;
+    let id = call.params.str("headset")?;
+    let st = lock(&c.state);
+    let h = st
+        .headset(id)
+        .ok_or_else(|| ServiceError::HeadsetNotFound(id.into()))?;
+    let rate = f64::from(h.effective_mode().eeg_rate.hz());
+    let records: Vec<Value> = st
+        .sessions
+        .iter()
+        .filter(|s| s.headset_id == id)
+        .filter_map(|s| match &s.recording {
+            Recording::Active(r) => {
+                let stats = r.writer.stats();
+                let samples = stats.samples.load(std::sync::atomic::Ordering::Relaxed);
+                let durable = stats.durable.load(std::sync::atomic::Ordering::Relaxed);
+                Some(json!({
+                    "seconds": (samples as f64 / rate * 10.0).round() / 10.0,
+                    "samples": samples,
+                    "durableSamples": durable,
+                }))
+            }
+            Recording::Idle | Recording::Starting => None,
+        })
+        .collect();
+    let outlets: Vec<&String> = h
+        .link
+        .as_ref()
+        .and_then(|l| l.lsl.as_ref())
+        .map(|o| o.names().iter().collect())
+        .unwrap_or_default();
+    Ok(json!({
+        "headset": id,
+        "records": records,
+        "lsl": {"enabled": c.config.lsl, "outlets": outlets},
+    })
     .into())
 }
 

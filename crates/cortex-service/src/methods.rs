@@ -74,6 +74,7 @@ pub const METHODS: &[(&str, Handler)] = &[
     ("syncWithHeadsetClock", headsets::sync_with_headset_clock),
     ("updateHeadset", headsets::update_headset),
     ("configMapping", headsets::config_mapping),
+    ("epocd.headsetActivity", headsets::headset_activity),
     // Sessions and data subscription: sessions.rs
     ("createSession", sessions::create_session),
     ("updateSession", sessions::update_session),

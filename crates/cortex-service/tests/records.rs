@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Lab, code};
+use common::{Client, Lab, code, envelope};
 use serde_json::json;
 
 #[test]
@@ -424,4 +424,38 @@ fn a_record_whose_files_cannot_be_removed_is_kept_and_the_failure_said() {
         json!(rid),
         "once removable, it goes: {r}"
     );
+}
+
+#[test]
+fn headset_activity_tells_records_in_progress_to_any_app_but_not_whose() {
+    let lab = Lab::new();
+    let other = Client::connect(&lab.cortex);
+    let other_token = other.authorize("com.test.page");
+    let ask = |token: &str| {
+        other.try_call(
+            "epocd.headsetActivity",
+            json!({"cortexToken": token, "headset": lab.headset}),
+        )
+    };
+    let idle = ask(&other_token).unwrap();
+    assert_eq!(idle["records"], json!([]), "{idle}");
+    assert_eq!(idle["lsl"], json!({"enabled": false, "outlets": []}), "{idle}");
+    let (sid, rid) = lab.recording("private title");
+    std::thread::sleep(Duration::from_millis(600));
+    let busy = ask(&other_token).unwrap();
+    let records = busy["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{busy}");
+    assert!(records[0]["samples"].as_u64().unwrap() > 50, "{busy}");
+    assert!(records[0]["seconds"].as_f64().unwrap() > 0.2, "{busy}");
+    let text = busy.to_string();
+    assert!(!text.contains(&rid) && !text.contains("private title") && !text.contains("com.test.app"));
+    lab.rpc("stopRecord", json!({"session": sid}));
+    assert_eq!(ask(&other_token).unwrap()["records"], json!([]));
+    // A token is needed, and the headset must exist.
+    assert_eq!(envelope(ask("not-a-token"))["error"]["code"], json!(-32014));
+    let missing = other.try_call(
+        "epocd.headsetActivity",
+        json!({"cortexToken": other_token, "headset": "EPOCPLUS-FFFFFFFF"}),
+    );
+    assert_eq!(envelope(missing)["error"]["code"], json!(-32004));
 }

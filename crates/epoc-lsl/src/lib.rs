@@ -35,6 +35,7 @@ enum Control {
 pub struct HeadsetOutlets {
     control: Sender<Control>,
     thread: Option<JoinHandle<()>>,
+    names: Vec<String>,
 }
 
 impl HeadsetOutlets {
@@ -42,13 +43,20 @@ impl HeadsetOutlets {
     pub fn start(ring: &RingHandle<Sample>, meta: HeadsetMeta) -> std::io::Result<HeadsetOutlets> {
         let (control, rx) = unbounded();
         let reader = ring.reader();
+        let names = streams::outlet_names(&meta);
         let thread = std::thread::Builder::new()
             .name(format!("lsl-{}", meta.serial))
             .spawn(move || Publisher::new(reader, rx, meta).run())?;
         Ok(HeadsetOutlets {
             control,
             thread: Some(thread),
+            names,
         })
+    }
+
+    /// The names of its outlets (`EPOCPLUS-00000001 EEG`, …), as LSL clients see them.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
     /// Publish a marker on the markers outlet, stamped at `epoch_secs` (the marker's time on

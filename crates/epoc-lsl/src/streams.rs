@@ -18,6 +18,20 @@ pub struct HeadsetMeta {
     pub band_power: bool,
 }
 
+/// The LSL name of a headset's stream of `kind` (`EEG`, `Motion`, `Markers`, `BandPower`).
+pub fn stream_name(meta: &HeadsetMeta, kind: &str) -> String {
+    format!("{} {kind}", meta.headset_id)
+}
+
+/// The names of the outlets a headset publishes.
+pub fn outlet_names(meta: &HeadsetMeta) -> Vec<String> {
+    let mut kinds = vec!["EEG", "Motion", "Markers"];
+    if meta.band_power {
+        kinds.push("BandPower");
+    }
+    kinds.into_iter().map(|k| stream_name(meta, k)).collect()
+}
+
 /// The `source_id` of a headset's stream `kind` (`eeg`, `motion`, `markers`).
 pub fn source_id(serial: &str, kind: &str) -> String {
     format!("epocd-{serial}-{kind}")
@@ -47,7 +61,7 @@ fn acquisition(info: &mut StreamInfo, meta: &HeadsetMeta, mode: Mode) {
 /// The EEG stream: 14 channels in µV at the headset's rate, display (10-20) order.
 pub(crate) fn eeg_info(meta: &HeadsetMeta, mode: Mode) -> StreamInfo {
     let mut info = StreamInfo::new(
-        &format!("{} EEG", meta.headset_id),
+        &stream_name(meta, "EEG"),
         "EEG",
         DISPLAY_ORDER.len() as u32,
         Format::Float32,
@@ -78,7 +92,7 @@ pub(crate) fn eeg_info(meta: &HeadsetMeta, mode: Mode) -> StreamInfo {
 pub(crate) fn motion_info(meta: &HeadsetMeta, mode: Mode, rate: f64) -> StreamInfo {
     let names = motion_names(mode);
     let mut info = StreamInfo::new(
-        &format!("{} Motion", meta.headset_id),
+        &stream_name(meta, "Motion"),
         "Motion",
         names.len() as u32,
         Format::Float32,
@@ -104,13 +118,7 @@ pub(crate) fn motion_info(meta: &HeadsetMeta, mode: Mode, rate: f64) -> StreamIn
 
 /// The markers stream: one string channel, irregular.
 pub(crate) fn markers_info(meta: &HeadsetMeta) -> StreamInfo {
-    let mut info = StreamInfo::new(
-        &format!("{} Markers", meta.headset_id),
-        "Markers",
-        1,
-        Format::String,
-        0.0,
-    );
+    let mut info = StreamInfo::new(&stream_name(meta, "Markers"), "Markers", 1, Format::String, 0.0);
     info.source_id = source_id(&meta.serial, "markers");
     info.desc
         .append_child("acquisition")
@@ -121,7 +129,7 @@ pub(crate) fn markers_info(meta: &HeadsetMeta) -> StreamInfo {
 /// The band-power stream: the Cortex `pow` values (µV²/Hz per sensor and band) at 8 Hz.
 pub(crate) fn band_power_info(meta: &HeadsetMeta, mode: Mode) -> StreamInfo {
     let mut info = StreamInfo::new(
-        &format!("{} BandPower", meta.headset_id),
+        &stream_name(meta, "BandPower"),
         "BandPower",
         band_power::POW_VALUES as u32,
         Format::Float32,

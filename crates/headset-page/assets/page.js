@@ -316,6 +316,11 @@ async function pollHeadsets() {
   if (h && h.status === 'connected' && !page.session && !page.opening) {
     await openSession(h);
   }
+  if (h && page.token) {
+    try {
+      renderActivity(await page.cortex.call('epocd.headsetActivity', { cortexToken: page.token, headset: h.id }));
+    } catch (_) { /* an older epocd: leave it blank */ }
+  }
   if (page.headsets.length === 0 && Date.now() - (page.lastRefresh || 0) > 15000) {
     // Let epocd look for dongles (and tell why one cannot be used: warning 101).
     page.lastRefresh = Date.now();
@@ -323,6 +328,37 @@ async function pollHeadsets() {
   }
   renderDevice();
   diagnose();
+}
+
+function duration(seconds) {
+  const s = Math.floor(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (n) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
+/// Records being written from the headset (no owner: records are private), and LSL.
+function renderActivity(a) {
+  const records = Array.isArray(a.records) ? a.records : [];
+  const rec = $('record-status');
+  rec.dataset.records = String(records.length);
+  if (records.length === 0) {
+    rec.textContent = 'Not recording';
+  } else {
+    const longest = Math.max(...records.map((r) => r.seconds));
+    const samples = records.reduce((n, r) => n + r.samples, 0);
+    const durable = records.reduce((n, r) => n + r.durableSamples, 0);
+    const safe = samples > 0 ? Math.floor((durable / samples) * 100) : 100;
+    rec.textContent = `Recording: ${records.length} record${records.length > 1 ? 's' : ''}, ` +
+      `${duration(longest)} so far, ${safe} % safely on disk`;
+  }
+  const lsl = $('lsl-status');
+  const outlets = a.lsl && Array.isArray(a.lsl.outlets) ? a.lsl.outlets : [];
+  lsl.dataset.outlets = String(outlets.length);
+  lsl.textContent = a.lsl && a.lsl.enabled
+    ? (outlets.length ? outlets.join(', ') : 'on, no outlet for this headset yet')
+    : 'off (start epocd with --lsl to publish this headset to LSL)';
 }
 
 async function openSession(h) {
