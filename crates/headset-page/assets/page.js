@@ -124,19 +124,11 @@ function buildHeadMap() {
   const tbody = $('sensor-table').tBodies[0];
   const bands = $('pow-table').tBodies[0];
   for (const name of SENSORS) {
-    const tr = tbody.insertRow();
+    const tr = rowWithHeader(tbody, name);
     tr.id = `row-${name}`;
-    const th = document.createElement('th');
-    th.scope = 'row';
-    th.textContent = name;
-    tr.appendChild(th);
     tr.insertCell().className = 'level cq';
     tr.insertCell().className = 'level eq';
-    const br = bands.insertRow();
-    const bh = document.createElement('th');
-    bh.scope = 'row';
-    bh.textContent = name;
-    br.appendChild(bh);
+    const br = rowWithHeader(bands, name);
     for (const band of BANDS) {
       const td = br.insertCell();
       td.className = 'num';
@@ -153,17 +145,23 @@ function buildHeadMap() {
   });
   const metBody = $('met-table').tBodies[0];
   for (const [key, label] of Object.entries(METRICS)) {
-    const tr = metBody.insertRow();
+    const tr = rowWithHeader(metBody, label);
     tr.id = `met-${key}`;
-    const th = document.createElement('th');
-    th.scope = 'row';
-    th.textContent = label;
-    tr.appendChild(th);
     const v = tr.insertCell();
     v.className = 'num value';
     v.textContent = '—';
     tr.insertCell().className = 'state';
   }
+}
+
+/// A new table row whose first cell is a row header saying `text`.
+function rowWithHeader(tbody, text) {
+  const tr = tbody.insertRow();
+  const th = document.createElement('th');
+  th.scope = 'row';
+  th.textContent = text;
+  tr.appendChild(th);
+  return tr;
 }
 
 function levelText(level) {
