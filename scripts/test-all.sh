@@ -5,13 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s  [%s]\n' "$*" "$(date +%T)"; }
 
 step "cargo fmt --check"
 cargo fmt --all --check
 
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "S3 test server: s3s-fs from crates.io (a debug build, installed once per machine; the tests run it on loopback)"
+# 0.14.1: later versions need a newer rustc than this toolchain's.
+if ! s3s-fs --version 2>/dev/null | grep -q '0\.14\.1'; then
+  cargo install s3s-fs --version 0.14.1 --features binary --locked --debug --quiet
+fi
 
 step "cargo test (all crates; the large third-party captures from \$EPOCD_SHARED_CAPTURES or beside the checkout)"
 log=$(mktemp)
@@ -58,5 +64,5 @@ failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
 skipped=$(grep -Eo '[0-9]+ ignored' "$log" | awk '{s+=$1} END {print s+0}')
 rm -f "$log"
 echo
-echo "all checks passed"
+echo "all checks passed ($(date +%T))"
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
