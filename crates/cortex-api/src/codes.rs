@@ -83,4 +83,14 @@ pub mod warning {
     /// epocd's own: a record writer fell a whole ring lap behind and the record was stopped
     /// (never expected at real rates; the message says what was kept).
     pub const RECORD_WRITER_BEHIND: i64 = 150;
+    /// epocd's own: a record is whole in the lab's bucket (`[sync]`).
+    pub const RECORD_UPLOADED: i64 = 151;
+    /// epocd's own: a record's upload failed for a reason a person must fix (the message
+    /// says which); the record stays intact here.
+    pub const RECORD_UPLOAD_FAILED: i64 = 152;
+    /// epocd's own: a record was brought here from the lab's bucket (requestToDownloadRecordData).
+    pub const RECORD_DOWNLOADED: i64 = 153;
+    /// epocd's own: bringing a record here failed (the message says why: a checksum, the
+    /// network); nothing of it was kept.
+    pub const RECORD_DOWNLOAD_FAILED: i64 = 154;
 }

@@ -2,6 +2,7 @@
 //! checksummed block files), the record writer thread, recovery after a crash, and export to
 //! CSV, EDF, EDF+ and BDF+. No sockets and no JSON-RPC: `cortex-service` drives it.
 
+pub mod archive;
 pub mod blocks;
 pub mod edf;
 mod error;

@@ -74,7 +74,7 @@ pub struct Store {
     path: PathBuf,
 }
 
-fn mode_names(m: Mode) -> (&'static str, i64, i64) {
+pub(crate) fn mode_names(m: Mode) -> (&'static str, i64, i64) {
     (
         m.model.cortex_prefix(),
         i64::from(m.resolution.bits()),
@@ -82,7 +82,7 @@ fn mode_names(m: Mode) -> (&'static str, i64, i64) {
     )
 }
 
-fn mode_from(model: &str, bits: i64, rate: i64) -> Mode {
+pub(crate) fn mode_from(model: &str, bits: i64, rate: i64) -> Mode {
     Mode {
         model: match model {
             "EPOC" => Model::Epoc,

@@ -24,9 +24,12 @@ pub mod records;
 mod service;
 pub mod sessions;
 pub mod subjects;
+mod sync;
 pub mod time;
 
+pub use cortex_sync::{Credentials, SyncError, SyncTarget, find_credentials, parse_bucket_url};
 pub use error::ServiceError;
 pub use headset::{HeadsetSpec, HeadsetStatus, Opener, Script};
 pub use methods::{Call, METHODS, Reply};
 pub use service::{ClientId, Cortex, OPEN_LICENSE_ID, ServiceConfig, private_dir};
+pub use sync::SyncSettings;

@@ -32,6 +32,8 @@ pub(crate) struct RecordBook {
     root: PathBuf,
     /// Space held back so that closing a record still works when the disk is full.
     reserve: PathBuf,
+    /// The record sync worker, when `[sync]` is configured: every stopped record goes to it.
+    syncer: std::sync::OnceLock<crate::sync::Syncer>,
 }
 
 /// Bytes held in the reserve file: room for the metadata updates that close records.
@@ -99,6 +101,7 @@ impl RecordBook {
             lost: Mutex::new(None),
             root,
             reserve,
+            syncer: std::sync::OnceLock::new(),
         })
     }
 
@@ -141,6 +144,16 @@ impl RecordBook {
     }
 
     /// A record's folder of sample files.
+    /// The record sync worker, if any.
+    pub(crate) fn syncer(&self) -> Option<&crate::sync::Syncer> {
+        self.syncer.get()
+    }
+
+    /// Hand every stopped record to `syncer` from now on.
+    pub(crate) fn set_syncer(&self, syncer: crate::sync::Syncer) {
+        let _ = self.syncer.set(syncer);
+    }
+
     pub(crate) fn dir(&self, uuid: &str) -> PathBuf {
         self.root.join(uuid)
     }
@@ -183,6 +196,9 @@ impl RecordBook {
         match &failure {
             None => tracing::info!("record {} stopped", active.uuid),
             Some(_) => tracing::error!("record {} {note}", active.uuid),
+        }
+        if let (Some(syncer), Some(r)) = (self.syncer(), &record) {
+            syncer.record_stopped(&r.uuid, &r.application_id);
         }
         if let Some(outbox) = outbox {
             if let Some(f) = failure {

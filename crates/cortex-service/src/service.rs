@@ -45,6 +45,8 @@ pub struct ServiceConfig {
     pub lsl_marker_streams: Vec<String>,
     /// Also publish band power to LSL (with `lsl`).
     pub lsl_band_power: bool,
+    /// Upload stopped records to the lab's bucket (`[sync]`); None: records stay here.
+    pub sync: Option<crate::sync::SyncSettings>,
 }
 
 /// A session's Cortex status.
@@ -180,6 +182,32 @@ pub struct Cortex {
     lsl_inlets: Mutex<Option<epoc_lsl::MarkerInlets>>,
 }
 
+impl Cortex {
+    /// The record sync worker, when `[sync]` is configured.
+    pub(crate) fn syncer(&self) -> Option<&crate::sync::Syncer> {
+        self.book.as_ref().and_then(|b| b.syncer())
+    }
+
+    /// Send `frame` to every connection with a session of application `app`.
+    pub(crate) fn send_to_app(&self, app: &str, frame: String) {
+        let outboxes: Vec<Arc<dyn Outbox>> = {
+            let st = lock(&self.state);
+            let mut clients: Vec<ClientId> = st
+                .sessions
+                .iter()
+                .filter(|s| s.app_id == app)
+                .map(|s| s.client)
+                .collect();
+            clients.sort_unstable();
+            clients.dedup();
+            clients.into_iter().filter_map(|c| st.outbox(c)).collect()
+        };
+        for o in outboxes {
+            o.push_warning(frame.clone());
+        }
+    }
+}
+
 /// Lock a mutex; a panic while holding it must not take the daemon down with it.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -286,6 +314,22 @@ impl Cortex {
                 .map_err(|e| ServiceError::Internal(format!("cannot listen for LSL markers: {e}")))?;
             *lock(&cortex.lsl_inlets) = Some(inlets);
         }
+        if let (Some(settings), Some(book), Some(dir)) = (
+            cortex.config.sync.clone(),
+            cortex.book.as_ref(),
+            cortex.config.data_dir.as_ref(),
+        ) {
+            let opted_out = crate::records::opted_out(book)?;
+            let weak = Arc::downgrade(&cortex);
+            let notify: crate::sync::Notify = Arc::new(move |app: &str, frame: String| {
+                if let Some(c) = weak.upgrade() {
+                    c.send_to_app(app, frame);
+                }
+            });
+            let syncer = crate::sync::Syncer::start(settings, dir, Arc::clone(book), opted_out, notify)
+                .map_err(|e| ServiceError::Internal(format!("cannot start record sync: {e}")))?;
+            book.set_syncer(syncer);
+        }
         if cortex.config.hotplug {
             let (tx, hot_rx) = unbounded();
             let watcher = HotplugWatcher::spawn(Duration::from_millis(500), tx)
@@ -377,6 +421,9 @@ impl Cortex {
         self.finish(after);
         *lock(&self.hotplug) = None;
         *lock(&self.lsl_inlets) = None;
+        if let Some(s) = self.syncer() {
+            s.stop();
+        }
     }
 
     /// Whether `client` has an open session (a connection with none may be closed when idle).

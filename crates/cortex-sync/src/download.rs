@@ -123,3 +123,17 @@ async fn fetch_files<S: ObjectStore>(
     }
     Ok(())
 }
+
+/// One file of record `uuid` as stored, unchecked (for its small `record.json`, to list what
+/// the bucket holds; [`download`] checks every file).
+pub async fn fetch_file<S: ObjectStore>(
+    store: &S,
+    layout: &Layout,
+    uuid: &str,
+    name: &str,
+) -> Result<bytes::Bytes, SyncError> {
+    if !valid_record_id(uuid) || !valid_file_name(name) {
+        return Err(SyncError::NotFound(format!("{uuid}/{name}")));
+    }
+    Ok(store.get(&layout.file(uuid, name)).await?.bytes().await?)
+}

@@ -16,7 +16,7 @@ mod remote;
 mod target;
 mod upload;
 
-pub use download::{download, fetch_manifest};
+pub use download::{download, fetch_file, fetch_manifest};
 pub use layout::{FileEntry, Layout, MANIFEST_FORMAT, Manifest, valid_file_name, valid_record_id};
 pub use object_store::aws::AmazonS3;
 pub use remote::{delete_record, list_records};

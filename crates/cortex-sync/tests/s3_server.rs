@@ -2,134 +2,14 @@
 //! which the test command does), on loopback, storing into a temporary folder. No mock of the
 //! client library: object_store speaks S3 over HTTP to it, as to MinIO or AWS.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::path::Path;
+
+use common::s3::{BUCKET, SECRET, server};
 use cortex_sync::{
-    Credentials, Layout, LocalFile, SyncError, SyncTarget, UploadState, delete_record, discard, download,
-    list_records, upload,
+    Layout, LocalFile, SyncError, UploadState, delete_record, discard, download, list_records, upload,
 };
-
-const KEY: &str = "epocdtestkey";
-const SECRET: &str = "epocd-test-secret-0123456789";
-const BUCKET: &str = "eeg-lab";
-
-/// A running s3s-fs on 127.0.0.1, its data in a temporary folder; stopped on drop.
-struct S3Server {
-    child: Option<Child>,
-    port: u16,
-    root: tempfile::TempDir,
-}
-
-/// The s3s-fs binary: $S3S_FS, else on PATH, else ~/.cargo/bin. None when it is not installed.
-fn s3s_fs() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("S3S_FS") {
-        return Some(PathBuf::from(p));
-    }
-    let mut places: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join("s3s-fs")).collect())
-        .unwrap_or_default();
-    if let Some(home) = std::env::var_os("HOME") {
-        places.push(Path::new(&home).join(".cargo/bin/s3s-fs"));
-    }
-    places.into_iter().find(|p| p.is_file())
-}
-
-/// The server, or None (with a note) when s3s-fs is not installed outside CI; under CI a
-/// missing server fails the test.
-fn server() -> Option<S3Server> {
-    let Some(bin) = s3s_fs() else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "s3s-fs is not installed: cargo install s3s-fs --features binary --locked"
-        );
-        eprintln!("note: s3s-fs is not installed (cargo install s3s-fs --features binary): S3 tests not run");
-        return None;
-    };
-    let root = tempfile::tempdir().expect("temp dir");
-    std::fs::create_dir(root.path().join(BUCKET)).expect("the bucket's folder");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let mut s = S3Server {
-        child: None,
-        port,
-        root,
-    };
-    s.start(&bin);
-    Some(s)
-}
-
-impl S3Server {
-    fn start(&mut self, bin: &Path) {
-        let child = Command::new(bin)
-            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--access-key", KEY, "--secret-key", SECRET])
-            .arg(self.root.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start s3s-fs");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "s3s-fs did not listen within 10 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn restart(&mut self) {
-        self.stop();
-        self.start(&s3s_fs().expect("s3s-fs"));
-    }
-
-    fn target(&self, secret: &str) -> SyncTarget {
-        SyncTarget {
-            bucket: BUCKET.into(),
-            prefix: "site-a".into(),
-            endpoint: Some(format!("http://127.0.0.1:{}", self.port)),
-            region: "us-east-1".into(),
-            credentials: Credentials::new(KEY, secret, "the test"),
-            ca_file: None,
-            request_timeout: Duration::from_secs(5),
-        }
-    }
-
-    /// Every object the server holds, as paths under its root (its own listing, not the
-    /// client's).
-    fn objects(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut stack = vec![self.root.path().join(BUCKET)];
-        while let Some(dir) = stack.pop() {
-            for e in std::fs::read_dir(&dir).expect("read the bucket") {
-                let p = e.expect("entry").path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if let Ok(rel) = p.strip_prefix(self.root.path().join(BUCKET)) {
-                    out.push(rel.display().to_string());
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 const UUID: &str = "6f1c2a7e-0d1b-4c55-9a3e-2b7f5d8e9a01";
 

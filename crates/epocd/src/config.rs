@@ -70,6 +70,44 @@ pub struct Config {
     pub idle_timeout_seconds: u64,
     /// The Lab Streaming Layer (`[lsl]`).
     pub lsl: LslConfig,
+    /// Record sync to the lab's bucket (`[sync]`); none: records stay on this machine.
+    pub sync: Option<SyncConfig>,
+}
+
+/// The `[sync]` table: where stopped records are uploaded (docs/sync.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// `s3://bucket` or `s3://bucket/prefix`.
+    pub url: String,
+    /// The S3-compatible server (a lab's MinIO: `https://minio.lab.example:9000`); none for
+    /// AWS itself. `http://` is allowed, with a warning in the log.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The region (most servers other than AWS ignore it).
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// A file with the credentials (AWS credentials-file format); none: the environment, then
+    /// ~/.aws/credentials and ~/.aws/config.
+    #[serde(default)]
+    pub credentials_file: Option<PathBuf>,
+    /// A CA certificate (PEM) for a server whose certificate a lab's own CA signed.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Whether deleteRecord also deletes the record's copy in the bucket.
+    #[serde(default)]
+    pub delete_remote: bool,
+    /// MiB per part of a multipart upload (5 to 512).
+    #[serde(default = "default_part_size_mib")]
+    pub part_size_mib: u64,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+fn default_part_size_mib() -> u64 {
+    8
 }
 
 /// The `[lsl]` table.
@@ -101,8 +139,16 @@ impl Default for Config {
             max_connections: 512,
             idle_timeout_seconds: 600,
             lsl: LslConfig::default(),
+            sync: None,
         }
     }
+}
+
+/// Whether a sync url names a bucket (the message says how it should look).
+fn cortex_sync_url(url: &str) -> Result<(), String> {
+    cortex_service::parse_bucket_url(url)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// The per-user file: `$XDG_CONFIG_HOME/epocd/epocd.toml`.
@@ -139,6 +185,22 @@ impl Config {
             && !d.is_absolute()
         {
             return bad("data_dir", "must be an absolute path");
+        }
+        if let Some(s) = &config.sync {
+            if !(5..=512).contains(&s.part_size_mib) {
+                return bad("sync.part_size_mib", "must be between 5 and 512");
+            }
+            if let Err(e) = cortex_sync_url(&s.url) {
+                return bad("sync.url", &e);
+            }
+            if let Some(e) = &s.endpoint
+                && !(e.starts_with("http://") || e.starts_with("https://"))
+            {
+                return bad(
+                    "sync.endpoint",
+                    &format!("{e:?} must start with https:// (or http://)"),
+                );
+            }
         }
         for o in &config.allowed_origins {
             if !(o.starts_with("http://") || o.starts_with("https://")) {
@@ -209,6 +271,15 @@ mod tests {
                 file: PathBuf::from("/path/to/capture.dump"),
                 serial: "UD20160103001874".into(),
             }],
+            sync: Some(SyncConfig {
+                url: "s3://eeg-lab/epocd".into(),
+                endpoint: Some("https://minio.lab.example:9000".into()),
+                region: default_region(),
+                credentials_file: Some(PathBuf::from("/etc/epocd/s3-credentials")),
+                ca_file: Some(PathBuf::from("/etc/epocd/lab-ca.pem")),
+                delete_remote: false,
+                part_size_mib: default_part_size_mib(),
+            }),
             ..Config::default()
         };
         assert_eq!(Config::parse(&uncommented, &path).unwrap(), expected);
@@ -218,8 +289,8 @@ mod tests {
             .count();
         assert_eq!(
             keys,
-            12 + 2 + 3,
-            "every option (and the replay and lsl tables' keys) appears"
+            12 + 2 + 3 + 7,
+            "every option (and the replay, lsl and sync tables' keys) appears"
         );
     }
 

@@ -148,6 +148,7 @@ pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Pa
         lsl: set.lsl,
         lsl_marker_streams: set.lsl_marker_streams.clone(),
         lsl_band_power: set.lsl_band_power,
+        sync: sync_settings(config)?,
     })?;
     let script = match &set.virtual_script {
         Some(path) => Some(Script(Arc::new(
@@ -251,6 +252,41 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             () = wait(term) => {}
         }
     }
+}
+
+/// The `[sync]` table made ready: the bucket parsed and the credentials found (never logged).
+fn sync_settings(config: &Config) -> Result<Option<cortex_service::SyncSettings>, CliError> {
+    let Some(s) = &config.sync else {
+        return Ok(None);
+    };
+    let usage = |e: cortex_service::SyncError| CliError::Usage(format!("[sync]: {e}"));
+    let (bucket, prefix) = cortex_service::parse_bucket_url(&s.url).map_err(usage)?;
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let credentials = cortex_service::find_credentials(
+        s.credentials_file.as_deref(),
+        &|k| std::env::var(k).ok(),
+        home.as_deref(),
+    )
+    .map_err(usage)?;
+    tracing::info!(
+        "record sync to {} ({}), credentials from {}",
+        s.url,
+        s.endpoint.as_deref().unwrap_or("AWS"),
+        credentials.source
+    );
+    Ok(Some(cortex_service::SyncSettings {
+        target: cortex_service::SyncTarget {
+            bucket,
+            prefix,
+            endpoint: s.endpoint.clone(),
+            region: s.region.clone(),
+            credentials,
+            ca_file: s.ca_file.clone(),
+            request_timeout: Duration::from_secs(60),
+        },
+        delete_remote: s.delete_remote,
+        part_size: s.part_size_mib << 20,
+    }))
 }
 
 /// The headset page's address for a listening address: `localhost`, which the certificate

@@ -310,7 +310,13 @@ pub fn delete_record(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
                 codes::error::RECORD_ALREADY_STARTED,
                 "the record is in progress: stop it first".to_owned(),
             )),
-            Ok(_) => remove_record(book, id).map_err(|m| (codes::error::INTERNAL_ERROR, m)),
+            Ok(_) => remove_record(book, id)
+                .map(|()| {
+                    if let Some(s) = book.syncer() {
+                        s.record_deleted(id);
+                    }
+                })
+                .map_err(|m| (codes::error::INTERNAL_ERROR, m)),
         };
         match outcome {
             Ok(()) => success.push(json!({"recordId": id})),
@@ -363,6 +369,9 @@ pub fn config_opt_out(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Service
             book.store()?
                 .set_setting(OPT_OUT_KEY, if v { "true" } else { "false" })
                 .map_err(internal)?;
+            if let Some(s) = book.syncer() {
+                s.set_opt_out(v);
+            }
         }
         other => {
             return Err(ServiceError::InvalidStatus(format!(
@@ -383,9 +392,31 @@ pub fn config_opt_out(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Service
 }
 
 /// `requestToDownloadRecordData`: there is nowhere to download from yet.
-pub fn request_to_download_record_data(_: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
-    Err(ServiceError::NotSupported(format!(
-        "{} is not supported by epocd: records stay on this machine and there is no record store to download from",
-        call.method
-    )))
+pub fn request_to_download_record_data(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
+    let app = c.app_of(call.params.token()?)?;
+    let ids = call.params.strings("recordIds")?;
+    let book = c.book()?;
+    let Some(syncer) = book.syncer() else {
+        return Err(ServiceError::NotSupported(format!(
+            "{}: no [sync] bucket is configured, so records stay on this machine and there is nothing to download \
+             (docs/sync.md)",
+            call.method
+        )));
+    };
+    let remote: Vec<RecordMeta> = syncer.remote_records();
+    let mut success = Vec::new();
+    let mut failure = Vec::new();
+    for id in &ids {
+        let here = book.store()?.record(id).map_err(internal)?;
+        let outcome = match (here, remote.iter().find(|r| &r.uuid == id)) {
+            (Some(r), _) if r.application_id == app => Err("the record is already on this machine".to_owned()),
+            (None, Some(r)) if r.application_id == app => syncer.request_download(id),
+            _ => Err("record not found for this application: queryRecords lists yours".to_owned()),
+        };
+        match outcome {
+            Ok(()) => success.push(json!({"recordId": id})),
+            Err(message) => failure.push(json!({"recordId": id, "message": message})),
+        }
+    }
+    Ok(json!({"success": success, "failure": failure}).into())
 }

@@ -32,12 +32,6 @@ fn with_markers(book: &RecordBook, r: &RecordMeta, budget: &mut usize) -> Result
     Ok(record_object_with_markers(r, &markers))
 }
 
-/// The sync status of every record: epocd uploads nothing.
-fn sync_status(opt_out: bool) -> Value {
-    json!({"status": "neverUploaded", "optOut": opt_out,
-           "message": "epocd keeps records on this machine only; nothing is uploaded"})
-}
-
 fn matches_query(r: &RecordMeta, app: &str, q: &Map<String, Value>) -> Result<bool, ServiceError> {
     let bad = |k: &str, what: &str| ServiceError::InvalidParams(format!("query.{k} must be {what}"));
     let mut app_filter = false;
@@ -127,7 +121,23 @@ pub fn query_records(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
     let include_sync_status = p.opt_bool("includeSyncStatusInfo")?.unwrap_or(false);
     let book = c.book()?;
     let mut found = Vec::new();
-    let all = book.store()?.records().map_err(internal)?;
+    let mut all = book.store()?.records().map_err(internal)?;
+    // With sync, the records in the lab's bucket that are not here are listed too
+    // (`notDownloaded`), as Cortex lists the records of its cloud.
+    let remote: Vec<String> = match book.syncer() {
+        Some(s) => {
+            let here: std::collections::HashSet<String> = all.iter().map(|r| r.uuid.clone()).collect();
+            let extra: Vec<RecordMeta> = s
+                .remote_records()
+                .into_iter()
+                .filter(|r| !here.contains(&r.uuid))
+                .collect();
+            let ids = extra.iter().map(|r| r.uuid.clone()).collect();
+            all.extend(extra);
+            ids
+        }
+        None => Vec::new(),
+    };
     for r in all {
         if matches_query(&r, &app, query)? {
             found.push(r);
@@ -135,7 +145,8 @@ pub fn query_records(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
     }
     order(&mut found, order_by)?;
     let count = found.len();
-    let sync = sync_status(opted_out(book)?);
+    let opt_out = opted_out(book)?;
+    let syncer = book.syncer();
     let mut budget = MAX_REPLY_MARKER_BYTES;
     let page: Vec<Value> = found
         .iter()
@@ -148,7 +159,12 @@ pub fn query_records(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
                 record_object(r)
             };
             if include_sync_status {
-                v["syncStatus"] = sync.clone();
+                v["syncStatus"] = match syncer {
+                    Some(s) if remote.contains(&r.uuid) => {
+                        crate::sync::remote_status_json(opt_out, s.is_downloading(&r.uuid))
+                    }
+                    _ => crate::sync::status_json(syncer.is_some(), opt_out, syncer.and_then(|s| s.state(&r.uuid))),
+                };
             }
             Ok(v)
         })
