@@ -51,16 +51,29 @@ struct Fields<'a>(&'a Map<String, Value>, &'static str);
 
 impl Fields<'_> {
     fn bad(&self, key: &str) -> RecordError {
-        RecordError::Invalid(format!("record archive: {}.{key} is missing or of the wrong type", self.1))
+        RecordError::Invalid(format!(
+            "record archive: {}.{key} is missing or of the wrong type",
+            self.1
+        ))
     }
     fn str(&self, key: &str) -> Result<String, RecordError> {
-        self.0.get(key).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| self.bad(key))
+        self.0
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| self.bad(key))
     }
     fn f64(&self, key: &str) -> Result<f64, RecordError> {
-        self.0.get(key).and_then(Value::as_f64).ok_or_else(|| self.bad(key))
+        self.0
+            .get(key)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| self.bad(key))
     }
     fn i64(&self, key: &str) -> Result<i64, RecordError> {
-        self.0.get(key).and_then(Value::as_i64).ok_or_else(|| self.bad(key))
+        self.0
+            .get(key)
+            .and_then(Value::as_i64)
+            .ok_or_else(|| self.bad(key))
     }
     fn value(&self, key: &str) -> Value {
         self.0.get(key).cloned().unwrap_or(Value::Null)
@@ -201,9 +214,19 @@ mod tests {
         assert_eq!(back.subject, Some(subject));
         let mut wrong = json.clone();
         wrong["format"] = json!(2);
-        assert!(from_json(&wrong).unwrap_err().to_string().contains("update epocd"));
+        assert!(
+            from_json(&wrong)
+                .unwrap_err()
+                .to_string()
+                .contains("update epocd")
+        );
         wrong = json;
         wrong["record"]["start"] = json!("yesterday");
-        assert!(from_json(&wrong).unwrap_err().to_string().contains("record.start"));
+        assert!(
+            from_json(&wrong)
+                .unwrap_err()
+                .to_string()
+                .contains("record.start")
+        );
     }
 }

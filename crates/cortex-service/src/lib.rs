@@ -32,4 +32,4 @@ pub use error::ServiceError;
 pub use headset::{HeadsetSpec, HeadsetStatus, Opener, Script};
 pub use methods::{Call, METHODS, Reply};
 pub use service::{ClientId, Cortex, OPEN_LICENSE_ID, ServiceConfig, private_dir};
-pub use sync::SyncSettings;
+pub use sync::{SyncEntry, SyncSettings, retry_failed, sync_entries};

@@ -32,12 +32,16 @@ fn synced(server: &s3::S3Server, secret: &str) -> Synced {
 }
 
 fn synced_as(server: &s3::S3Server, secret: &str, app: &str) -> Synced {
+    synced_with(server, secret, app, false)
+}
+
+fn synced_with(server: &s3::S3Server, secret: &str, app: &str, delete_remote: bool) -> Synced {
     let dir = tempfile::tempdir().unwrap();
     let cortex = Cortex::start(ServiceConfig {
         data_dir: Some(dir.path().to_path_buf()),
         sync: Some(SyncSettings {
             target: server.target(secret),
-            delete_remote: false,
+            delete_remote,
             part_size: 5 << 20,
         }),
         ..ServiceConfig::default()
@@ -117,7 +121,10 @@ impl Synced {
             .unwrap()
             .map(|e| {
                 let p = e.unwrap().path();
-                (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap())
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
             })
             .collect();
         files.sort();
@@ -215,8 +222,14 @@ fn another_machine_downloads_the_record_and_exports_it_byte_for_byte() {
         json!({"cortexToken": a.token, "session": a.session, "time": marker_time + 700.0, "value": 5, "label": "stim"}),
     );
     std::thread::sleep(Duration::from_millis(800));
-    a.client.call("stopRecord", json!({"cortexToken": a.token, "session": a.session}));
-    assert_eq!(a.settled(&id, Duration::from_secs(30))["status"], json!("uploaded"));
+    a.client.call(
+        "stopRecord",
+        json!({"cortexToken": a.token, "session": a.session}),
+    );
+    assert_eq!(
+        a.settled(&id, Duration::from_secs(30))["status"],
+        json!("uploaded")
+    );
 
     // Another machine: an empty data dir, the same bucket and app.
     let b = synced_as(&server, s3::SECRET, "com.test.lab");
@@ -231,9 +244,19 @@ fn another_machine_downloads_the_record_and_exports_it_byte_for_byte() {
     assert_eq!(listed["status"], json!("notDownloaded"), "{listed}");
     let other_app = Client::connect(&b.cortex);
     let other_token = other_app.authorize("com.someone.else");
-    let r = other_app.call("requestToDownloadRecordData", json!({"cortexToken": other_token, "recordIds": [id]}));
-    assert_eq!(r["success"], json!([]), "another app's record is not offered: {r}");
-    let r = b.client.call("requestToDownloadRecordData", json!({"cortexToken": b.token, "recordIds": [id, "nope"]}));
+    let r = other_app.call(
+        "requestToDownloadRecordData",
+        json!({"cortexToken": other_token, "recordIds": [id]}),
+    );
+    assert_eq!(
+        r["success"],
+        json!([]),
+        "another app's record is not offered: {r}"
+    );
+    let r = b.client.call(
+        "requestToDownloadRecordData",
+        json!({"cortexToken": b.token, "recordIds": [id, "nope"]}),
+    );
     assert_eq!(r["success"], json!([{"recordId": id}]), "{r}");
     assert_eq!(r["failure"][0]["recordId"], json!("nope"), "{r}");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -241,7 +264,10 @@ fn another_machine_downloads_the_record_and_exports_it_byte_for_byte() {
         assert!(Instant::now() < deadline, "{}", b.sync_status(&id));
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(b.client.inbox.wait_warning(153, Duration::from_secs(5)).is_some(), "warning 153");
+    assert!(
+        b.client.inbox.wait_warning(153, Duration::from_secs(5)).is_some(),
+        "warning 153"
+    );
     for (format, version) in [("CSV", Some("V2")), ("EDFPLUS", None)] {
         let here = a.export(&id, format, version);
         let there = b.export(&id, format, version);
@@ -253,6 +279,45 @@ fn another_machine_downloads_the_record_and_exports_it_byte_for_byte() {
         );
         for ((name, x), (_, y)) in here.iter().zip(&there) {
             assert!(x == y, "{format}: {name} differs between the machines");
+        }
+    }
+}
+
+#[test]
+fn delete_record_keeps_the_bucket_copy_unless_delete_remote_is_set() {
+    let Some(server) = s3::server() else { return };
+    for delete_remote in [false, true] {
+        let lab = synced_with(&server, s3::SECRET, "com.test.sync", delete_remote);
+        let id = lab.record("short", 1.0);
+        assert_eq!(
+            lab.settled(&id, Duration::from_secs(30))["status"],
+            json!("uploaded")
+        );
+        let uploaded = in_bucket(&server, &id);
+        assert!(
+            uploaded.iter().any(|o| o.ends_with("manifest.json")),
+            "{uploaded:?}"
+        );
+        let r = lab
+            .client
+            .call("deleteRecord", json!({"cortexToken": lab.token, "records": [id]}));
+        assert_eq!(r["success"], json!([{"recordId": id}]), "{r}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = in_bucket(&server, &id);
+            if delete_remote && left.is_empty() {
+                break;
+            }
+            if !delete_remote {
+                std::thread::sleep(Duration::from_secs(1));
+                assert_eq!(in_bucket(&server, &id), uploaded, "the bucket keeps its copy");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "delete_remote: still in the bucket: {left:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 }

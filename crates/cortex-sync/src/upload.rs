@@ -77,7 +77,8 @@ pub struct Progress {
 }
 
 impl UploadState {
-    fn progress(&self) -> Progress {
+    /// How much of the record is in the bucket, as far as this state knows.
+    pub fn progress(&self) -> Progress {
         let total = self.files.iter().map(|f| f.size).sum();
         let done = self
             .files
@@ -240,6 +241,13 @@ where
                 parts: Vec::new(),
             });
             checkpoint(state, state.progress())?;
+        }
+        if let Some(m) = state.files[i].multipart.as_ref().filter(|m| !m.parts.is_empty()) {
+            tracing::info!(
+                "resuming the upload of {location} at part {} of {}",
+                m.parts.len() + 1,
+                state.files[i].size.div_ceil(m.part_size)
+            );
         }
         match send_parts(store, location, path, state, i, checkpoint).await {
             Err(SyncError::NotFound(_)) if attempt == 0 => {

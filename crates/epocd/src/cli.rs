@@ -44,8 +44,10 @@ pub enum Command {
     Detect(DecodeTarget),
     /// List, export and import training profiles (to move a trained user to another machine).
     Profiles(ProfilesArgs),
-    /// List the records stored in the data directory.
+    /// List the records stored in the data directory (or, with --remote, in the lab's bucket).
     Records(RecordsArgs),
+    /// Show the uploads to the lab's bucket and their state; retry failed ones.
+    Sync(SyncArgs),
     /// Export a stored record to EDF, EDF+, BDF+ or CSV (with a progress bar).
     Export(ExportArgs),
 }
@@ -98,6 +100,20 @@ pub struct RecordsArgs {
     /// Print JSON lines (one record object each) instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// List the records in the lab's bucket (`[sync]`) instead, and whether each is here.
+    #[arg(long)]
+    pub remote: bool,
+}
+
+/// Arguments of `epocd sync`.
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// Where epocd keeps its state (default: the XDG data dir, as for `serve`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Try failed uploads again (a running epocd takes them up within a minute).
+    #[arg(long)]
+    pub retry: bool,
 }
 
 /// Export formats of `epocd export`.

@@ -15,6 +15,7 @@ mod profiles_cmd;
 mod records_cmd;
 mod serve_cmd;
 mod stream_cmd;
+mod sync_cmd;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,7 @@ fn run(cli: cli::Cli) -> Result<(), error::CliError> {
             | cli::Command::Cert(_)
             | cli::Command::Open(_)
             | cli::Command::Records(_)
+            | cli::Command::Sync(_)
             | cli::Command::Export(_)
             | cli::Command::Profiles(_)
     );
@@ -63,7 +65,9 @@ fn run(cli: cli::Cli) -> Result<(), error::CliError> {
         cli::Command::Open(args) => serve_cmd::open(&args, &config),
         cli::Command::Convert(args) => convert_cmd::run(&args),
         cli::Command::Detect(args) => detect_cmd::run(&args).map_err(error::CliError::from),
+        cli::Command::Records(args) if args.remote => sync_cmd::remote(&args, &config),
         cli::Command::Records(args) => records_cmd::list(&args, &config),
+        cli::Command::Sync(args) => sync_cmd::status(&args, &config),
         cli::Command::Profiles(args) => profiles_cmd::run(&args, &config),
         cli::Command::Export(args) => records_cmd::export(&args, &config),
     }

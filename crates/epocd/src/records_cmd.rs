@@ -24,7 +24,7 @@ fn open_store(flag: Option<&PathBuf>, config: &Config) -> Result<(Store, PathBuf
     Ok((Store::open(&db)?, dir))
 }
 
-fn duration(r: &RecordMeta) -> String {
+pub(crate) fn duration(r: &RecordMeta) -> String {
     match r.end {
         Some(end) => {
             let s = (end - r.start).max(0.0).round() as u64;

@@ -255,7 +255,7 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 }
 
 /// The `[sync]` table made ready: the bucket parsed and the credentials found (never logged).
-fn sync_settings(config: &Config) -> Result<Option<cortex_service::SyncSettings>, CliError> {
+pub(crate) fn sync_settings(config: &Config) -> Result<Option<cortex_service::SyncSettings>, CliError> {
     let Some(s) = &config.sync else {
         return Ok(None);
     };

@@ -394,22 +394,24 @@ pub fn config_opt_out(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, Service
 /// `requestToDownloadRecordData`: there is nowhere to download from yet.
 pub fn request_to_download_record_data(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceError> {
     let app = c.app_of(call.params.token()?)?;
-    let ids = call.params.strings("recordIds")?;
     let book = c.book()?;
     let Some(syncer) = book.syncer() else {
         return Err(ServiceError::NotSupported(format!(
-            "{}: no [sync] bucket is configured, so records stay on this machine and there is nothing to download \
-             (docs/sync.md)",
+            "{} is not supported by epocd without a [sync] bucket: records stay on this machine and there is \
+             nothing to download (docs/sync.md)",
             call.method
         )));
     };
+    let ids = call.params.strings("recordIds")?;
     let remote: Vec<RecordMeta> = syncer.remote_records();
     let mut success = Vec::new();
     let mut failure = Vec::new();
     for id in &ids {
         let here = book.store()?.record(id).map_err(internal)?;
         let outcome = match (here, remote.iter().find(|r| &r.uuid == id)) {
-            (Some(r), _) if r.application_id == app => Err("the record is already on this machine".to_owned()),
+            (Some(r), _) if r.application_id == app => {
+                Err("the record is already on this machine".to_owned())
+            }
             (None, Some(r)) if r.application_id == app => syncer.request_download(id),
             _ => Err("record not found for this application: queryRecords lists yours".to_owned()),
         };

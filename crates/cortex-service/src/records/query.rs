@@ -163,7 +163,11 @@ pub fn query_records(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
                     Some(s) if remote.contains(&r.uuid) => {
                         crate::sync::remote_status_json(opt_out, s.is_downloading(&r.uuid))
                     }
-                    _ => crate::sync::status_json(syncer.is_some(), opt_out, syncer.and_then(|s| s.state(&r.uuid))),
+                    _ => crate::sync::status_json(
+                        syncer.is_some(),
+                        opt_out,
+                        syncer.and_then(|s| s.state(&r.uuid)),
+                    ),
                 };
             }
             Ok(v)

@@ -96,7 +96,13 @@ impl Worker {
         store: &AmazonS3,
     ) -> Result<(), String> {
         let book = &self.book;
-        if book.store().map_err(|e| e.to_string())?.record(uuid).map_err(|e| e.to_string())?.is_some() {
+        if book
+            .store()
+            .map_err(|e| e.to_string())?
+            .record(uuid)
+            .map_err(|e| e.to_string())?
+            .is_some()
+        {
             return Ok(());
         }
         let dir = book.dir(uuid);

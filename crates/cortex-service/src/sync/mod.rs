@@ -237,7 +237,11 @@ pub(crate) fn status_json(sync_on: bool, opt_out: bool, state: Option<SyncState>
         ),
         (true, Some(SyncState::Uploaded)) => ("uploaded", "in the lab's bucket".to_owned(), None),
         (true, Some(SyncState::Failed(why))) => ("failed", why, None),
-        (true, Some(SyncState::Downloaded)) => ("downloaded", "brought here from the lab's bucket".to_owned(), None),
+        (true, Some(SyncState::Downloaded)) => (
+            "downloaded",
+            "brought here from the lab's bucket".to_owned(),
+            None,
+        ),
     };
     let mut v = json!({"status": status, "optOut": opt_out, "message": message});
     if let Some(p) = extra {
@@ -245,7 +249,6 @@ pub(crate) fn status_json(sync_on: bool, opt_out: bool, state: Option<SyncState>
     }
     v
 }
-
 
 /// The `syncStatus` of a record that is in the bucket and not here.
 pub(crate) fn remote_status_json(opt_out: bool, downloading: bool) -> Value {
@@ -255,4 +258,82 @@ pub(crate) fn remote_status_json(opt_out: bool, downloading: bool) -> Value {
         json!({"status": "notDownloaded", "optOut": opt_out,
                "message": "in the lab's bucket; requestToDownloadRecordData brings it here"})
     }
+}
+
+/// One record in `<data dir>/sync/`, as `epocd sync` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncEntry {
+    /// The record.
+    pub uuid: String,
+    /// `uploaded`, `downloaded`, `uploading` (waiting or in progress) or `failed`.
+    pub status: &'static str,
+    /// Bytes in the bucket and in all (uploads).
+    pub progress: (u64, u64),
+    /// Why it failed.
+    pub failed: Option<String>,
+}
+
+/// What the sync folder of `data_dir` holds: each record's upload or download, by id.
+pub fn sync_entries(data_dir: &Path) -> std::io::Result<Vec<SyncEntry>> {
+    let dir = data_dir.join("sync");
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for e in entries {
+        let name = e?.file_name().to_string_lossy().into_owned();
+        let Some(uuid) = name
+            .strip_suffix(".json")
+            .filter(|u| cortex_sync::valid_record_id(u))
+        else {
+            continue;
+        };
+        let Ok(saved) = std::fs::read(dir.join(&name))
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<Saved>(&b).map_err(|e| e.to_string()))
+        else {
+            continue;
+        };
+        let p = saved.upload.progress();
+        let status = if saved.downloaded {
+            "downloaded"
+        } else if saved.upload.complete {
+            "uploaded"
+        } else if saved.failed.is_some() {
+            "failed"
+        } else {
+            "uploading"
+        };
+        out.push(SyncEntry {
+            uuid: uuid.to_owned(),
+            status,
+            progress: (p.done, p.total),
+            failed: saved.failed,
+        });
+    }
+    out.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+    Ok(out)
+}
+
+/// Mark every failed upload of `data_dir` to be tried again: a running epocd takes them up
+/// within a minute, a stopped one at its start. Returns how many.
+pub fn retry_failed(data_dir: &Path) -> std::io::Result<usize> {
+    let dir = data_dir.join("sync");
+    let mut n = 0;
+    for entry in sync_entries(data_dir)?
+        .into_iter()
+        .filter(|e| e.status == "failed")
+    {
+        let path = dir.join(format!("{}.json", entry.uuid));
+        let mut saved: Saved =
+            serde_json::from_slice(&std::fs::read(&path)?).map_err(std::io::Error::other)?;
+        saved.failed = None;
+        let tmp = dir.join(format!(".{}.json.tmp", entry.uuid));
+        std::fs::write(&tmp, serde_json::to_vec(&saved).map_err(std::io::Error::other)?)?;
+        std::fs::rename(&tmp, &path)?;
+        n += 1;
+    }
+    Ok(n)
 }

@@ -130,8 +130,11 @@ impl Worker {
                 if tries == 1 {
                     tracing::warn!("record {uuid}: upload interrupted ({e}); retrying");
                 }
-                let p = saved_progress(&saved.upload);
-                lock(&self.states).insert(uuid.to_owned(), SyncState::Retrying(e.to_string(), p.0, p.1));
+                let p = saved.upload.progress();
+                lock(&self.states).insert(
+                    uuid.to_owned(),
+                    SyncState::Retrying(e.to_string(), p.done, p.total),
+                );
                 self.retry.insert(uuid.to_owned(), (Instant::now() + wait, tries));
                 self.queue.push_back(uuid.to_owned());
             }
@@ -174,10 +177,4 @@ impl Worker {
         self.retry.remove(uuid);
         lock(&self.states).remove(uuid);
     }
-}
-
-fn saved_progress(u: &UploadState) -> (u64, u64) {
-    let total = u.files.iter().map(|f| f.size).sum();
-    let done = u.files.iter().map(|f| if f.done { f.size } else { 0 }).sum();
-    (done, total)
 }

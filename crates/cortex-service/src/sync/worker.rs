@@ -73,6 +73,7 @@ impl Worker {
             }
             if self.last_listing.is_none_or(|t| t.elapsed() >= LISTING_EVERY) {
                 self.list_remote(&runtime, &store);
+                self.take_up_retries();
             }
         }
     }
@@ -136,6 +137,25 @@ impl Worker {
         }
     }
 
+    /// Queue the uploads `epocd sync --retry` cleared of their failure.
+    fn take_up_retries(&mut self) {
+        if self.opted_out.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(entries) = super::sync_entries(self.dir.parent().unwrap_or(&self.dir)) else {
+            return;
+        };
+        for e in entries {
+            let failed_here = matches!(lock(&self.states).get(&e.uuid), Some(SyncState::Failed(_)));
+            if e.status == "uploading" && failed_here && !self.queue.contains(&e.uuid) {
+                tracing::info!("record {}: upload retried", e.uuid);
+                lock(&self.states).insert(e.uuid.clone(), SyncState::Queued);
+                self.retry.remove(&e.uuid);
+                self.queue.push_back(e.uuid);
+            }
+        }
+    }
+
     fn next_wait(&self) -> Duration {
         let now = Instant::now();
         let ready = self
@@ -186,5 +206,4 @@ impl Worker {
         }
         std::fs::rename(&tmp, &path)
     }
-
 }

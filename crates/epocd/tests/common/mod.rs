@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod planted;
 pub mod records;
 
 use std::path::PathBuf;
