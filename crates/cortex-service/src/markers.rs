@@ -90,16 +90,38 @@ fn recording_of(c: &Cortex, app: &str, session: &str) -> Result<(String, String)
     Ok((record, s.headset_id.clone()))
 }
 
-/// Store a marker in its record and show it in the `MARKERS` column of the headset's next eeg
-/// sample; `to_lsl`: publish it on the headset's LSL markers outlet too (not for markers that
-/// came from LSL). Returns the marker object.
+/// What shows a stored marker live: the eeg stream's `MARKERS` column and, for injected
+/// markers, the LSL markers outlet.
+struct Live {
+    headset_id: String,
+    entry: String,
+    lsl_text: Option<(String, f64)>,
+}
+
+impl Live {
+    fn show(self, c: &Cortex) {
+        if let Some(link) = lock(&c.state)
+            .headset(&self.headset_id)
+            .and_then(|h| h.link.as_ref())
+        {
+            link.fanout.add_marker(self.entry);
+            if let (Some((text, secs)), Some(lsl)) = (self.lsl_text, &link.lsl) {
+                lsl.marker(&text, secs);
+            }
+        }
+    }
+}
+
+/// Store a marker in its record. Returns its object and what shows it live, which the caller
+/// runs once its reply is queued: a reply always precedes what it causes, so no eeg sample
+/// carries the marker before the app has heard its id.
 fn place(
     c: &Cortex,
     app: &str,
     headset_id: &str,
     mut m: Marker,
     to_lsl: bool,
-) -> Result<Value, ServiceError> {
+) -> Result<(Value, Live), ServiceError> {
     m.seq = c.book()?.store()?.insert_marker(&m).map_err(internal)?;
     let marker = marker_object(&m);
     let mut entry = marker.clone();
@@ -107,21 +129,25 @@ fn place(
     entry["recordId"] = Value::from(m.record_id.clone());
     entry["markerId"] = Value::from(m.uuid.clone());
     entry["time"] = Value::from(m.start_ms / 1000.0);
-    if let Some(link) = lock(&c.state).headset(headset_id).and_then(|h| h.link.as_ref()) {
-        link.fanout.add_marker(entry.to_string());
-        if let (true, Some(lsl)) = (to_lsl, &link.lsl) {
-            // The same text as an EDF+ annotation: the label, else the value.
-            let text = if m.label.is_empty() {
-                m.value
-                    .as_str()
-                    .map_or_else(|| m.value.to_string(), str::to_owned)
-            } else {
-                m.label.clone()
-            };
-            lsl.marker(&text, m.start_ms / 1000.0);
-        }
-    }
-    Ok(marker)
+    // The same text as an EDF+ annotation: the label, else the value.
+    let lsl_text = to_lsl.then(|| {
+        let text = if m.label.is_empty() {
+            m.value
+                .as_str()
+                .map_or_else(|| m.value.to_string(), str::to_owned)
+        } else {
+            m.label.clone()
+        };
+        (text, m.start_ms / 1000.0)
+    });
+    Ok((
+        marker,
+        Live {
+            headset_id: headset_id.to_owned(),
+            entry: entry.to_string(),
+            lsl_text,
+        },
+    ))
 }
 
 impl Cortex {
@@ -158,8 +184,9 @@ impl Cortex {
                 end_ms: (epoch_secs * 1000.0).clamp(0.0, LATEST_MS),
                 extras: Value::Object(Default::default()),
             };
-            if let Err(e) = place(self, &app, &headset_id, m, false) {
-                tracing::warn!("LSL marker {text:?} could not be stored: {e}");
+            match place(self, &app, &headset_id, m, false) {
+                Ok((_, live)) => live.show(self),
+                Err(e) => tracing::warn!("LSL marker {text:?} could not be stored: {e}"),
             }
         }
     }
@@ -193,8 +220,13 @@ pub fn inject_marker(c: &Arc<Cortex>, call: &Call<'_>) -> Result<Reply, ServiceE
         end_ms: time,
         extras,
     };
-    let marker = place(c, &app, &headset_id, m, true)?;
-    Ok(json!({"marker": marker, "recordId": record_id, "sessionId": session}).into())
+    let (marker, live) = place(c, &app, &headset_id, m, true)?;
+    let c = Arc::clone(c);
+    Ok(Reply {
+        result: json!({"marker": marker, "recordId": record_id, "sessionId": session}),
+        after: Vec::new(),
+        then: Some(Box::new(move || live.show(&c))),
+    })
 }
 
 /// `updateMarker`: give an instance marker an end (it becomes an interval).

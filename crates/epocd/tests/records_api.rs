@@ -333,3 +333,44 @@ async fn the_cli_lists_and_exports_records_while_the_daemon_runs() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("epocd records"));
 }
+
+/// A reply precedes what it causes: no eeg sample carries an injected marker before the
+/// injectMarker reply has reached the app (the next sample may come 4 ms later, so the old
+/// order lost this race a few times in a hundred).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_sample_carries_a_marker_before_its_inject_marker_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(dir.path(), &["--no-tls"]);
+    let mut ws = connect(&d.url).await;
+    let token = authorize(&mut ws).await;
+    let sid = active_session(&mut ws, &token).await;
+    call(
+        &mut ws,
+        json!(1),
+        "subscribe",
+        Some(json!({"cortexToken": token, "session": sid, "streams": ["eeg"]})),
+    )
+    .await;
+    create_record(&mut ws, &token, &sid, "order").await;
+    let carries = |f: &Value, label: &str| {
+        f["eeg"]
+            .as_array()
+            .and_then(|v| v.last())
+            .and_then(Value::as_array)
+            .is_some_and(|m| m.iter().any(|x| x["label"] == label))
+    };
+    let mut early = Vec::new();
+    for i in 0..150 {
+        let label = format!("order-{i}");
+        let req = json!({"jsonrpc": "2.0", "id": 100 + i, "method": "injectMarker",
+            "params": {"cortexToken": token, "session": sid, "time": now_ms(), "value": i, "label": label}});
+        let mut before = Vec::new();
+        let r = raw(&mut ws, req.to_string(), &mut before).await;
+        assert!(r["result"]["marker"]["uuid"].is_string(), "{r}");
+        if before.iter().any(|f| carries(f, &label)) {
+            early.push(i);
+        }
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    assert!(early.is_empty(), "markers carried by a sample before their reply: {early:?}");
+}
