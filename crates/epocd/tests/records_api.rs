@@ -372,5 +372,8 @@ async fn no_sample_carries_a_marker_before_its_inject_marker_reply() {
         }
         tokio::time::sleep(Duration::from_millis(3)).await;
     }
-    assert!(early.is_empty(), "markers carried by a sample before their reply: {early:?}");
+    assert!(
+        early.is_empty(),
+        "markers carried by a sample before their reply: {early:?}"
+    );
 }
