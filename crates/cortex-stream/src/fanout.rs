@@ -322,6 +322,9 @@ impl Derived {
     }
 }
 
+/// How often a fan-out with nobody subscribed takes in its samples (the derived state only).
+const IDLE_DRAIN: Duration = Duration::from_millis(250);
+
 struct Worker {
     reader: Reader<Sample>,
     wakeup: Wakeup,
@@ -375,9 +378,25 @@ impl Worker {
         }
     }
 
+    /// Take in every sample published so far.
+    fn drain(&mut self) {
+        loop {
+            match self.reader.try_next() {
+                Next::Item(s) => self.on_sample(&s),
+                Next::Missed(_) => {} // only if this thread was starved for a whole ring lap
+                Next::Empty => break,
+            }
+        }
+    }
+
     fn run(mut self) {
         let mut quiet = false;
         loop {
+            // With nobody listening this thread sleeps up to IDLE_DRAIN: the samples published
+            // before a subscribe belong to the state before it, so take them in first.
+            if !self.subs.iter().any(|s| s.streams != 0) {
+                self.drain();
+            }
             while let Ok(c) = self.control.try_recv() {
                 match c {
                     Control::Subscribe { sid, streams, outbox } => {
@@ -434,23 +453,23 @@ impl Worker {
                     Control::Stop => return,
                 }
             }
-            loop {
-                match self.reader.try_next() {
-                    Next::Item(s) => self.on_sample(&s),
-                    Next::Missed(_) => {} // only if this thread was starved for a whole ring lap
-                    Next::Empty => break,
-                }
-            }
+            self.drain();
             let listened = self.subs.iter().any(|s| s.streams != 0);
             if self.pace.batching() || !listened {
-                // Batched delivery, or nobody to deliver to (only the derived state, such as
-                // the battery, is kept current): no wake-up per report; drain on the grid.
+                // Batched delivery: no wake-up per report; drain on the grid. Nobody to
+                // deliver to: only the derived state (battery, quality) is kept current, a few
+                // times a second; a control message wakes the thread at once.
                 if !quiet {
                     quiet = true;
                     self.wakeup.set_quiet(true);
                 }
                 let now = Instant::now();
-                std::thread::park_timeout(self.pace.next_drain(now).saturating_duration_since(now));
+                let wait = if listened {
+                    self.pace.next_drain(now).saturating_duration_since(now)
+                } else {
+                    IDLE_DRAIN
+                };
+                std::thread::park_timeout(wait);
             } else if quiet {
                 // Back to frame by frame: wake-ups on, then look once more before sleeping.
                 quiet = false;
