@@ -10,14 +10,11 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use support::proc_cpu_secs;
+use support::{Client, proc_cpu_secs};
 
 use std::time::{Duration, Instant};
 
-use futures::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use tokio_tungstenite::connect_async;
-use tokio_tungstenite::tungstenite::Message;
+use serde_json::json;
 
 /// Ten minutes of events: every 2.5 s the next of blink, winkL, winkR, lookL, lookR,
 /// surprise, frown, smile, clench.
@@ -34,48 +31,6 @@ fn script() -> String {
         ));
     }
     s
-}
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-struct Client {
-    ws: Ws,
-    id: u64,
-    frames: u64,
-}
-
-impl Client {
-    async fn call(&mut self, method: &str, params: Value) -> Value {
-        self.id += 1;
-        let id = self.id;
-        self.ws
-            .send(Message::Text(
-                json!({"jsonrpc":"2.0","id":id,"method":method,"params":params})
-                    .to_string()
-                    .into(),
-            ))
-            .await
-            .expect("send");
-        loop {
-            if let Some(Ok(Message::Text(t))) = self.ws.next().await {
-                let v: Value = serde_json::from_str(t.as_str()).expect("json");
-                if v.get("id") == Some(&json!(id)) {
-                    return v;
-                }
-                self.frames += 1;
-            }
-        }
-    }
-
-    /// Read frames for `span`.
-    async fn drain(&mut self, span: Duration) {
-        let end = Instant::now() + span;
-        while Instant::now() < end {
-            if let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_millis(200), self.ws.next()).await {
-                self.frames += 1;
-            }
-        }
-    }
 }
 
 fn main() {
@@ -114,8 +69,7 @@ fn main() {
     };
     rt.block_on(async {
         std::thread::sleep(Duration::from_secs(2)); // headsets connect
-        let (ws, _) = connect_async(url.as_str()).await.expect("connect");
-        let mut c = Client { ws, id: 0, frames: 0 };
+        let mut c = Client::connect(&url).await;
         let cid = json!({"clientId": "bench.detections", "clientSecret": "s"});
         c.call("requestAccess", cid.clone()).await;
         let token = c.call("authorize", cid).await["result"]["cortexToken"].clone();

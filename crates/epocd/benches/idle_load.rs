@@ -13,11 +13,8 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use support::{proc_cpu_secs, start_daemon};
-use tokio_tungstenite::connect_async;
-use tokio_tungstenite::tungstenite::Message;
+use support::{Client, proc_cpu_secs, start_daemon};
 
 /// Per thread name: (CPU seconds, context switches).
 fn threads(pid: u32) -> BTreeMap<String, (f64, u64)> {
@@ -61,65 +58,38 @@ fn proc_cpu_secs_task(pid: u32, tid: u32) -> f64 {
     ticks / 100.0
 }
 
-/// One client with a session on every headset, subscribed to `streams`, reading until `until`.
+/// One client with a session on every headset, subscribed to `streams`, reading until
+/// `until`; the frames it read.
 async fn client(url: String, streams: Vec<&'static str>, until: Instant) -> u64 {
-    let (mut ws, _) = connect_async(url.as_str()).await.expect("connect");
-    let mut id = 0;
-    let mut call =
-        async |ws: &mut tokio_tungstenite::WebSocketStream<_>, method: &str, params: Value| -> Value {
-            id += 1;
-            ws.send(Message::Text(
-                json!({"jsonrpc":"2.0","id":id,"method":method,"params":params})
-                    .to_string()
-                    .into(),
-            ))
-            .await
-            .expect("send");
-            loop {
-                if let Some(Ok(Message::Text(t))) = ws.next().await {
-                    let v: Value = serde_json::from_str(t.as_str()).expect("json");
-                    if v.get("id") == Some(&json!(id)) {
-                        return v;
-                    }
-                }
-            }
-        };
+    let mut c = Client::connect(&url).await;
     let app = json!({"clientId": "bench.idle", "clientSecret": "s"});
-    call(&mut ws, "requestAccess", app.clone()).await;
-    let token = call(&mut ws, "authorize", app).await["result"]["cortexToken"].clone();
+    c.call("requestAccess", app.clone()).await;
+    let token = c.call("authorize", app).await["result"]["cortexToken"].clone();
     // The headsets connect a moment after the daemon listens.
     let mut headsets = Value::Null;
     for _ in 0..100 {
-        headsets = call(&mut ws, "queryHeadsets", json!({})).await["result"].clone();
-        let all = headsets.as_array().into_iter().flatten();
-        if headsets.as_array().is_some_and(|a| !a.is_empty())
-            && all.clone().all(|h| h["status"] == "connected")
-        {
+        headsets = c.call("queryHeadsets", json!({})).await["result"].clone();
+        let list = headsets.as_array().cloned().unwrap_or_default();
+        if !list.is_empty() && list.iter().all(|h| h["status"] == "connected") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for h in headsets.as_array().into_iter().flatten() {
-        let s = call(
-            &mut ws,
-            "createSession",
-            json!({"cortexToken": token, "headset": h["id"], "status": "active"}),
-        )
-        .await;
-        call(
-            &mut ws,
+        let s = c
+            .call(
+                "createSession",
+                json!({"cortexToken": token, "headset": h["id"], "status": "active"}),
+            )
+            .await;
+        c.call(
             "subscribe",
             json!({"cortexToken": token, "session": s["result"]["id"], "streams": streams}),
         )
         .await;
     }
-    let mut frames = 0u64;
-    while Instant::now() < until {
-        if let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_millis(200), ws.next()).await {
-            frames += 1;
-        }
-    }
-    frames
+    c.drain(until.saturating_duration_since(Instant::now())).await;
+    c.frames
 }
 
 fn measure(headsets: u32, streams: Option<Vec<&'static str>>) {

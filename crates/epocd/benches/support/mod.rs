@@ -1,4 +1,5 @@
-//! What the daemon benches share: starting `epocd serve` and reading its CPU from /proc.
+//! What the daemon benches share: starting `epocd serve`, reading its CPU from /proc, and a
+//! plain websocket Cortex client.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -34,4 +35,62 @@ pub fn start_daemon(args: &[&std::ffi::OsStr], dir: &Path) -> (Child, String) {
         .expect("URL line");
     let url = line.trim().trim_start_matches("epocd: listening on ").to_owned();
     (child, url)
+}
+
+/// The websocket of a bench client.
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A Cortex client over plain ws:// that counts the data frames it reads.
+#[allow(dead_code)] // each bench uses part of it
+pub struct Client {
+    pub ws: Ws,
+    id: u64,
+    pub frames: u64,
+}
+
+#[allow(dead_code)]
+impl Client {
+    /// Connect to `url` (ws://).
+    pub async fn connect(url: &str) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+        Client { ws, id: 0, frames: 0 }
+    }
+
+    /// Call `method`; data frames read while waiting are counted.
+    pub async fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        use futures::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        self.id += 1;
+        let id = self.id;
+        self.ws
+            .send(Message::Text(
+                serde_json::json!({"jsonrpc":"2.0","id":id,"method":method,"params":params})
+                    .to_string()
+                    .into(),
+            ))
+            .await
+            .expect("send");
+        loop {
+            if let Some(Ok(Message::Text(t))) = self.ws.next().await {
+                let v: serde_json::Value = serde_json::from_str(t.as_str()).expect("json");
+                if v.get("id") == Some(&serde_json::json!(id)) {
+                    return v;
+                }
+                self.frames += 1;
+            }
+        }
+    }
+
+    /// Read frames for `span`.
+    pub async fn drain(&mut self, span: std::time::Duration) {
+        use futures::StreamExt;
+        let end = std::time::Instant::now() + span;
+        while std::time::Instant::now() < end {
+            if let Ok(Some(Ok(_))) =
+                tokio::time::timeout(std::time::Duration::from_millis(200), self.ws.next()).await
+            {
+                self.frames += 1;
+            }
+        }
+    }
 }
