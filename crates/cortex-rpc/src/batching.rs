@@ -27,6 +27,8 @@ pub struct Load {
     frames: AtomicU64,
     connections: AtomicUsize,
     pace: Arc<Pace>,
+    /// Told when a connection opens (the measuring task sleeps while there is none).
+    opened: tokio::sync::Notify,
 }
 
 /// Counts a connection while it is open.
@@ -54,13 +56,31 @@ impl Load {
             frames: AtomicU64::new(0),
             connections: AtomicUsize::new(0),
             pace,
+            opened: tokio::sync::Notify::new(),
         }
     }
 
     /// A connection opened; it counts until the guard is dropped.
     pub fn connected(self: &Arc<Self>) -> ConnectionGuard {
         self.connections.fetch_add(1, Ordering::Relaxed);
+        self.opened.notify_one();
         ConnectionGuard(Arc::clone(self))
+    }
+
+    /// Whether any connection is open.
+    pub fn has_connections(&self) -> bool {
+        self.connections.load(Ordering::Relaxed) > 0
+    }
+
+    /// Resolves once a connection is open (at once if one is).
+    pub async fn until_connected(&self) {
+        loop {
+            let opened = self.opened.notified();
+            if self.connections.load(Ordering::Relaxed) > 0 {
+                return;
+            }
+            opened.await;
+        }
     }
 
     /// `n` frames were written.

@@ -51,7 +51,17 @@ struct WsOutbox(Arc<OutQueue>);
 
 impl Outbox for WsOutbox {
     fn push_parts(&self, parts: &[&str]) -> bool {
+        let queued = self.0.push_data(parts);
+        self.0.flush();
+        queued
+    }
+
+    fn push_parts_quietly(&self, parts: &[&str]) -> bool {
         self.0.push_data(parts)
+    }
+
+    fn flush(&self) {
+        self.0.flush();
     }
 
     fn push_warning(&self, frame: String) {

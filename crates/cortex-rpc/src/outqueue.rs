@@ -112,8 +112,9 @@ impl OutQueue {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queue a data text frame made of `parts`. False when the client has `limit_frames`
-    /// data frames, or [`DATA_LIMIT_BYTES`] of them, waiting already: it is not reading.
+    /// Queue a data text frame made of `parts`; [`OutQueue::flush`] wakes the writer for it.
+    /// False when the client has `limit_frames` data frames, or [`DATA_LIMIT_BYTES`] of them,
+    /// waiting already: it is not reading.
     pub fn push_data(&self, parts: &[&str]) -> bool {
         let len = parts.iter().map(|p| p.len()).sum();
         let mut st = self.lock();
@@ -130,7 +131,14 @@ impl OutQueue {
         st.data_frames += 1;
         st.data_bytes += len;
         st.frames += 1;
-        let wake = st.waiting == Waiting::AnyFrame;
+        true
+    }
+
+    /// Wake the writer if it waits for data frames and some are queued: once per burst of
+    /// frames, not once per frame.
+    pub fn flush(&self) {
+        let mut st = self.lock();
+        let wake = st.waiting == Waiting::AnyFrame && st.data_frames > 0;
         if wake {
             st.waiting = Waiting::Nothing;
         }
@@ -138,7 +146,6 @@ impl OutQueue {
         if wake {
             self.wake_writer.notify_one();
         }
-        true
     }
 
     /// Queue a reply (or a warning that must not wait): written at once, never refused.
@@ -351,6 +358,41 @@ mod tests {
         assert!(q.take(&mut out, true).is_some(), "and goes when it is time");
         out.clear();
         assert!(q.take(&mut out, true).is_none(), "nothing left");
+    }
+
+    /// Whether the writer would be woken now (a permit is waiting for it).
+    fn woken(q: &OutQueue) -> bool {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_millis(20), q.wait_for_frames())
+                .await
+                .is_ok()
+        })
+    }
+
+    #[test]
+    fn a_burst_of_data_frames_wakes_the_writer_once_at_its_flush() {
+        let q = OutQueue::new(100);
+        let mut out = Vec::new();
+        assert!(
+            q.take(&mut out, true).is_none(),
+            "nothing yet: the writer waits for frames"
+        );
+        assert!(q.push_data(&["a"]) && q.push_data(&["b"]) && q.push_data(&["c"]));
+        assert!(!woken(&q), "queued data alone does not wake the writer");
+        q.flush();
+        assert!(woken(&q), "the flush does");
+        q.flush();
+        assert!(!woken(&q), "once");
+        let batch = q.take(&mut out, true).expect("the burst is due");
+        assert_eq!(batch.frames, 3, "and leaves in one write");
+        out.clear();
+        q.flush();
+        assert!(q.take(&mut out, true).is_none());
+        assert!(!woken(&q), "a flush with nothing queued wakes nobody");
     }
 
     #[test]

@@ -172,10 +172,18 @@ impl Server {
     }
 }
 
-/// Measure the frames written per second and switch write batching on and off.
+/// Measure the frames written per second and switch write batching on and off; with no
+/// connection open, sleep until one opens (an idle daemon has no timer firing here).
 async fn measure_load(load: Arc<Load>) {
     let mut last = (tokio::time::Instant::now(), load.total());
     loop {
+        if !load.has_connections() {
+            if load.measured(0.0) == Some(false) {
+                tracing::info!("no connections: writing each frame at once again");
+            }
+            load.until_connected().await;
+            last = (tokio::time::Instant::now(), load.total());
+        }
         tokio::time::sleep(MEASURE_EVERY).await;
         let now = (tokio::time::Instant::now(), load.total());
         let secs = now.0.duration_since(last.0).as_secs_f64().max(1e-3);

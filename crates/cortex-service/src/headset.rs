@@ -130,6 +130,8 @@ pub struct Link {
     pub acquisition: Acquisition,
     /// The headset's LSL outlets, when LSL is on.
     pub lsl: Option<epoc_lsl::HeadsetOutlets>,
+    /// The outlets' demand for samples within the stream interval (held while they exist).
+    pub lsl_demand: Option<epoc_driver::CadenceDemand>,
 }
 
 /// One headset known to the daemon.

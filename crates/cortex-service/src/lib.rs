@@ -31,5 +31,5 @@ pub use cortex_sync::{Credentials, SyncError, SyncTarget, find_credentials, pars
 pub use error::ServiceError;
 pub use headset::{HeadsetSpec, HeadsetStatus, Opener, Script};
 pub use methods::{Call, METHODS, Reply};
-pub use service::{ClientId, Cortex, OPEN_LICENSE_ID, ServiceConfig, private_dir};
+pub use service::{ClientId, Cortex, DEFAULT_STREAM_INTERVAL, OPEN_LICENSE_ID, ServiceConfig, private_dir};
 pub use sync::{SyncEntry, SyncSettings, retry_failed, sync_entries};

@@ -323,15 +323,19 @@ fn stop_every_record(c: &Cortex, book: &RecordBook, why: &str) {
     }
 }
 
-/// Every 200 ms: stop records whose writer stopped by itself (a full disk) and tell their
-/// apps; every second, check free disk space for them. The checks (statvfs) and the stops
-/// run without the service lock.
+/// While anything records, every 200 ms: stop records whose writer stopped by itself (a
+/// full disk) and tell their apps; every second, check free disk space for them. With
+/// nothing recording it looks every 2 s (an idle daemon wakes as little as it can; the
+/// methods that use the store check it themselves).
+/// The checks (statvfs) and the stops run without the service lock.
 pub(crate) fn watch_loop(cortex: Weak<Cortex>) {
+    let mut recording = false;
     for tick in 0u64.. {
-        std::thread::sleep(Duration::from_millis(200));
+        let period = if recording { 200 } else { 2000 };
+        std::thread::sleep(Duration::from_millis(period));
         let Some(c) = cortex.upgrade() else { return };
         let Some(book) = c.book.clone() else { return };
-        if tick % 5 == 0 {
+        if !recording || tick % 5 == 0 {
             book.check_health();
         }
         if let Some(why) = book.lost() {
@@ -339,7 +343,7 @@ pub(crate) fn watch_loop(cortex: Weak<Cortex>) {
             // go on writing where nothing lasts.
             stop_every_record(&c, &book, &why);
         }
-        let recording = lock(&c.state)
+        recording = lock(&c.state)
             .sessions
             .iter()
             .any(|s| s.active_record().is_some());

@@ -17,7 +17,7 @@ use cortex_api::{Stream, codes, warning};
 use cortex_stream::{Outbox, Pace};
 use crossbeam_channel::{Sender, unbounded};
 use epoc_driver::discovery::HotplugWatcher;
-use epoc_driver::{Acquisition, AcquisitionConfig, HeadsetEvent, Wakeup};
+use epoc_driver::{Acquisition, AcquisitionConfig, Cadence, HeadsetEvent, Wakeup};
 use serde_json::{Value, json};
 
 use crate::ServiceError;
@@ -30,7 +30,7 @@ use crate::time::iso_now;
 pub type ClientId = u64;
 
 /// How the service starts.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServiceConfig {
     /// Where grants, tokens and records live; `None` keeps grants and tokens in memory only
     /// (and record methods say they need a data dir).
@@ -47,6 +47,29 @@ pub struct ServiceConfig {
     pub lsl_band_power: bool,
     /// Upload stopped records to the lab's bucket (`[sync]`); None: records stay here.
     pub sync: Option<crate::sync::SyncSettings>,
+    /// How late a sample may reach the apps and LSL: while anyone is subscribed the headsets
+    /// are read in bursts this far apart (zero: each report as it arrives; more CPU).
+    pub stream_interval: Duration,
+}
+
+/// The stream interval unless told otherwise: p99 latency stays under 5 ms, which a live
+/// display cannot show, and several headsets cost a half to two thirds of the CPU of waking
+/// for every report (docs/efficiency.md).
+pub const DEFAULT_STREAM_INTERVAL: Duration = Duration::from_millis(4);
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            data_dir: None,
+            hotplug: false,
+            ble_scan: Duration::ZERO,
+            lsl: false,
+            lsl_marker_streams: Vec::new(),
+            lsl_band_power: false,
+            sync: None,
+            stream_interval: DEFAULT_STREAM_INTERVAL,
+        }
+    }
 }
 
 /// A session's Cortex status.
@@ -253,6 +276,7 @@ impl Cortex {
     /// Start the service and its background threads (acquisition events, record watch,
     /// hot-plug).
     pub fn start(config: ServiceConfig) -> Result<Arc<Cortex>, ServiceError> {
+        let pace = Arc::new(Pace::with_stream_interval(config.stream_interval));
         let access = match &config.data_dir {
             Some(dir) => {
                 private_dir(dir)
@@ -290,7 +314,7 @@ impl Cortex {
             uid,
             started: iso_now(),
             hotplug: Mutex::new(None),
-            pace: Arc::new(Pace::new()),
+            pace,
             refresh_waiting: Mutex::new(Vec::new()),
             refresh_wanted,
             lsl_inlets: Mutex::new(None),
@@ -351,13 +375,15 @@ impl Cortex {
     ) -> Result<Link, ServiceError> {
         let config = AcquisitionConfig {
             wakeup: Wakeup::new(),
+            cadence: Cadence::idling(epoc_driver::cadence::IDLE_INTERVAL),
             ..AcquisitionConfig::default()
         };
-        let wakeup = config.wakeup.clone();
+        let (wakeup, cadence) = (config.wakeup.clone(), config.cadence.clone());
         let acquisition = Acquisition::start(source, config, self.events.clone())
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let fanout = cortex_stream::Fanout::start(acquisition.ring(), &wakeup, id, Arc::clone(&self.pace))
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let fanout =
+            cortex_stream::Fanout::start(acquisition.ring(), &wakeup, &cadence, id, Arc::clone(&self.pace))
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let lsl = if self.config.lsl {
             let meta = epoc_lsl::HeadsetMeta {
                 headset_id: id.to_owned(),
@@ -371,10 +397,12 @@ impl Cortex {
         } else {
             None
         };
+        let lsl_demand = lsl.is_some().then(|| cadence.demand(self.config.stream_interval));
         Ok(Link {
             fanout,
             acquisition,
             lsl,
+            lsl_demand,
         })
     }
 

@@ -478,7 +478,7 @@ impl Worker {
     }
 
     fn drop_clients(&mut self, failed: Vec<usize>) {
-        crate::fanout::drop_slow(&mut self.subs, failed, &self.live, |s| (&s.sid, &s.outbox));
+        crate::outbox::drop_slow(&mut self.subs, failed, &self.live, |s| (&s.sid, &s.outbox));
     }
 }
 

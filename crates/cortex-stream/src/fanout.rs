@@ -2,10 +2,12 @@
 //! subscribed session, and computes the derived streams (dev, eq at 2 Hz; pow at 8 Hz). It
 //! starts and stops the headset's detections thread (met, fac) as sessions subscribe.
 //!
-//! It sleeps until the acquisition thread publishes (unpark), so frames leave within
-//! microseconds without polling. Each frame goes into the subscriber's bounded [`Outbox`];
-//! a full outbox means that client stopped reading: it is warned and dropped, and nobody else
-//! (the headset thread, other clients) waits for it.
+//! It sleeps until the acquisition thread publishes (unpark), so frames leave as soon as the
+//! samples exist, without polling. While anyone is subscribed it asks the acquisition for
+//! samples within the stream interval (`Pace::stream_interval`), so that a burst of reports
+//! costs one wake-up here and one per writer. Each frame goes into the subscriber's bounded
+//! [`Outbox`]; a full outbox means that client stopped reading: it is warned and dropped, and
+//! nobody else (the headset thread, other clients) waits for it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU32, Ordering};
@@ -13,38 +15,25 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use epoc_driver::Wakeup;
-use epoc_protocol::{DeviceState, ReportKind, Resolution};
+use epoc_driver::{Cadence, CadenceDemand, Wakeup};
+use epoc_protocol::{ReportKind, Resolution};
 use epoc_sample::Sample;
 use sample_ring::{Next, Reader, RingHandle};
 
-use crate::frame::{frame_after_sid, frame_before_sid, frame_start, push_f64};
+use crate::frame::{frame_after_sid, frame_before_sid, frame_start};
 use crate::pace::Pace;
-use cortex_api::{Stream, StreamBits, warning};
+use cortex_api::{Stream, StreamBits};
 
-use band_power::{BandPower, POW_VALUES};
 use epoc_facial::Thresholds;
 
+use crate::derived::{Derived, write_values};
 use crate::detections::{DetectionControl, Detections};
+pub use crate::outbox::Outbox;
+use crate::outbox::drop_slow;
 
 /// The bits of the streams the detections thread serves.
 const DETECTION_BITS: StreamBits =
     Stream::Met.bit() | Stream::Fac.bit() | Stream::Com.bit() | Stream::Sys.bit();
-
-/// Where a client's frames go. Implemented by the WebSocket layer with one ordered queue
-/// and two lanes: data frames are bounded (a client that stops reading is dropped), warnings
-/// are never refused (a client's flow may depend on them: 30 after stopRecord, 0 before
-/// being dropped).
-pub trait Outbox: Send + Sync {
-    /// Queue one data frame made of `parts` joined. The fan-out passes pieces because only
-    /// the sid differs between subscribers: no per-client string is built. False when the
-    /// data lane is full: the client is not keeping up.
-    fn push_parts(&self, parts: &[&str]) -> bool;
-    /// Queue a warning: in order with everything else, never refused.
-    fn push_warning(&self, frame: String);
-    /// Send this last frame (a warning) if possible, then close the connection.
-    fn close(&self, last: String);
-}
 
 enum Control {
     Subscribe {
@@ -136,11 +125,13 @@ pub struct Fanout {
 }
 
 impl Fanout {
-    /// Start fanning out `ring`; `wakeup` is the acquisition's publish hook.
-    /// While `pace` batches, the thread drains on the batching grid instead of per report.
+    /// Start fanning out `ring`; `wakeup` is the acquisition's publish hook, `cadence` how
+    /// the fan-out asks it for samples sooner while anyone is subscribed. While `pace`
+    /// batches, the thread drains on the batching grid instead of per report.
     pub fn start(
         ring: RingHandle<Sample>,
         wakeup: &Wakeup,
+        cadence: &Cadence,
         name: &str,
         pace: Arc<Pace>,
     ) -> std::io::Result<Self> {
@@ -150,6 +141,7 @@ impl Fanout {
             ..LiveInfo::default()
         });
         let mut worker = Worker::new(ring.reader(), rx, Arc::clone(&live), wakeup.clone(), pace);
+        worker.cadence = Some((cadence.clone(), None));
         worker.detection_source = Some((ring.clone(), name.to_owned()));
         let thread = std::thread::Builder::new()
             .name(format!("fanout-{name}"))
@@ -276,54 +268,9 @@ impl Drop for Fanout {
     }
 }
 
-/// Rolling state for the derived streams.
-struct Derived {
-    rate: u16,
-    device: DeviceState,
-    since_dev: u32,
-    since_pow: u32,
-    window_received: u32,
-    window_lost: u32,
-    eeg_seen: u64,
-    motion_seen: u64,
-    power: BandPower,
-    pow: [f64; POW_VALUES],
-    /// Signal-based EEG quality, graded once a second.
-    quality: epoc_quality::SignalQuality,
-    /// The latest grades (0–4 per sensor, capped by contact); None before the first second.
-    grades: Option<[u8; epoc_protocol::EEG_CHANNELS]>,
-}
-
-impl Derived {
-    fn new(rate: u16) -> Self {
-        Derived {
-            rate,
-            device: DeviceState::default(),
-            since_dev: 0,
-            since_pow: 0,
-            window_received: 0,
-            window_lost: 0,
-            eeg_seen: 0,
-            motion_seen: 0,
-            power: BandPower::new(rate),
-            pow: [0.0; POW_VALUES],
-            quality: epoc_quality::SignalQuality::new(rate),
-            grades: None,
-        }
-    }
-
-    fn sample_rate_quality(&self) -> f64 {
-        let total = self.window_received + self.window_lost;
-        if total == 0 {
-            1.0
-        } else {
-            f64::from(self.window_received) / f64::from(total)
-        }
-    }
-}
-
 /// How often a fan-out with nobody subscribed takes in its samples (the derived state only).
-const IDLE_DRAIN: Duration = Duration::from_millis(250);
+/// Once a second is enough for battery and contact quality that nobody is streaming.
+const IDLE_DRAIN: Duration = Duration::from_secs(1);
 
 struct Worker {
     reader: Reader<Sample>,
@@ -348,6 +295,9 @@ struct Worker {
     mental: MentalSetup,
     /// The facial signature, likewise.
     signature: FacialSignature,
+    /// The acquisition's cadence, and the demand held on it while anyone is subscribed
+    /// (with the interval it asks for).
+    cadence: Option<(Cadence, Option<(CadenceDemand, Duration)>)>,
 }
 
 impl Worker {
@@ -375,16 +325,27 @@ impl Worker {
             thresholds: Vec::new(),
             mental: MentalSetup::default(),
             signature: Vec::new(),
+            cadence: None,
         }
     }
 
-    /// Take in every sample published so far.
+    /// Take in every sample published so far; the frames made go to the writers with one
+    /// wake-up each.
     fn drain(&mut self) {
+        let mut took = false;
         loop {
             match self.reader.try_next() {
-                Next::Item(s) => self.on_sample(&s),
+                Next::Item(s) => {
+                    took = true;
+                    self.on_sample(&s);
+                }
                 Next::Missed(_) => {} // only if this thread was starved for a whole ring lap
                 Next::Empty => break,
+            }
+        }
+        if took {
+            for sub in &self.subs {
+                sub.outbox.flush();
             }
         }
     }
@@ -455,6 +416,13 @@ impl Worker {
             }
             self.drain();
             let listened = self.subs.iter().any(|s| s.streams != 0);
+            let wanted = listened || self.detections.is_some();
+            self.demand_samples(wanted.then(|| match self.pace.batching() {
+                // The drains follow the writers' tick: reports must be in the ring by then,
+                // not up to a stream interval later (that would cost a whole tick).
+                true => Duration::ZERO,
+                false => self.pace.stream_interval(),
+            }));
             if self.pace.batching() || !listened {
                 // Batched delivery: no wake-up per report; drain on the grid. Nobody to
                 // deliver to: only the derived state (battery, quality) is kept current, a few
@@ -477,6 +445,16 @@ impl Worker {
             } else {
                 std::thread::park_timeout(Duration::from_millis(100));
             }
+        }
+    }
+
+    /// Hold a demand on the acquisition's cadence for samples within `within` while anyone
+    /// is subscribed; none otherwise (the acquisition idles).
+    fn demand_samples(&mut self, within: Option<Duration>) {
+        if let Some((cadence, demand)) = &mut self.cadence
+            && within != demand.as_ref().map(|d| d.1)
+        {
+            *demand = within.map(|w| (cadence.demand(w), w));
         }
     }
 
@@ -623,147 +601,10 @@ impl Worker {
         frame_after_sid(&mut self.tail, s.time);
         let mut dropped: Vec<usize> = Vec::new();
         for (i, sub) in self.subs.iter().enumerate() {
-            if sub.streams & bit != 0 && !sub.outbox.push_parts(&[head, &sub.sid, &self.tail]) {
+            if sub.streams & bit != 0 && !sub.outbox.push_parts_quietly(&[head, &sub.sid, &self.tail]) {
                 dropped.push(i);
             }
         }
         drop_slow(&mut self.subs, dropped, &self.live, |s| (&s.sid, &s.outbox));
-    }
-}
-
-/// Drop the subscribers at `failed` whose outbox was full: count each connection once, warn
-/// the client and close it, and forget every session of that connection. Works by outbox
-/// identity, not by index, so two failing sessions of one connection never shift the index
-/// of an innocent one. `parts` gives a subscriber's sid and outbox (the fan-out and the
-/// detections thread keep different subscriber records).
-pub(crate) fn drop_slow<S>(
-    subs: &mut Vec<S>,
-    failed: Vec<usize>,
-    live: &LiveInfo,
-    parts: impl Fn(&S) -> (&str, &Arc<dyn Outbox>),
-) {
-    let mut gone: Vec<Arc<dyn Outbox>> = Vec::new();
-    for i in failed {
-        let Some(sub) = subs.get(i) else { continue };
-        let (sid, outbox) = parts(sub);
-        if gone.iter().any(|g| Arc::ptr_eq(g, outbox)) {
-            continue;
-        }
-        live.dropped_clients.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!("session {sid}: the client did not keep up with its data and was disconnected");
-        outbox.close(warning::client_too_slow(sid));
-        gone.push(Arc::clone(outbox));
-    }
-    subs.retain(|s| !gone.iter().any(|g| Arc::ptr_eq(g, parts(s).1)));
-}
-
-fn write_values(out: &mut String, stream: Stream, s: &Sample, d: Option<&Derived>) {
-    let r = &s.report;
-    match stream {
-        Stream::Eeg => {
-            out.push_str(&r.sequence().to_string());
-            out.push_str(",0");
-            for uv in r.eeg_microvolts() {
-                out.push(',');
-                push_f64(out, uv, 3);
-            }
-            out.push(',');
-            push_f64(out, f64::from(r.aux), 1);
-            out.push_str(",0,[]");
-        }
-        Stream::Mot => {
-            out.push_str(&r.sequence().to_string());
-            out.push_str(",0");
-            let n = cortex_api::streams::motion_sensors(r.mode).len();
-            for v in &r.motion[..n] {
-                out.push(',');
-                out.push_str(&v.to_string());
-            }
-        }
-        Stream::Dev => {
-            let Some(d) = d else { return };
-            let percent = d.device.battery_percent.unwrap_or(0);
-            out.push_str(&(u32::from(percent).div_ceil(25).min(4)).to_string());
-            out.push(',');
-            push_f64(out, d.sample_rate_quality(), 2);
-            out.push_str(",[");
-            for (i, l) in d.device.levels.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&l.to_string());
-            }
-            out.push(',');
-            out.push_str(&d.device.overall().to_string());
-            out.push_str("],");
-            out.push_str(&percent.to_string());
-        }
-        Stream::Eq => {
-            let Some(d) = d else { return };
-            // Signal quality once a second of EEG was graded; contact quality until then. Never
-            // above the contact quality of now (it may have dropped since the last grading).
-            let contact = d.device.levels;
-            let grades = d
-                .grades
-                .map_or(contact, |g| std::array::from_fn(|i| g[i].min(contact[i])));
-            out.push_str(&d.device.battery_percent.unwrap_or(0).to_string());
-            out.push(',');
-            out.push_str(&epoc_quality::overall(&grades).to_string());
-            out.push(',');
-            push_f64(out, d.sample_rate_quality(), 2);
-            for l in grades {
-                out.push(',');
-                out.push_str(&l.to_string());
-            }
-        }
-        Stream::Met | Stream::Fac | Stream::Com | Stream::Sys => {} // the detections thread writes these
-        Stream::Pow => {
-            let Some(d) = d else { return };
-            for (i, v) in d.pow.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                push_f64(out, *v, 3);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::AtomicUsize;
-
-    #[derive(Default)]
-    struct Counting(AtomicUsize);
-
-    impl Outbox for Counting {
-        fn push_parts(&self, _: &[&str]) -> bool {
-            true
-        }
-        fn push_warning(&self, _: String) {}
-        fn close(&self, _: String) {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    #[test]
-    fn two_slow_sessions_of_one_connection_drop_it_once_and_nobody_else() {
-        let slow = Arc::new(Counting::default());
-        let other = Arc::new(Counting::default());
-        let (slow_box, other_box): (Arc<dyn Outbox>, Arc<dyn Outbox>) = (slow.clone(), other.clone());
-        let mut subs = vec![
-            ("a1".to_owned(), Arc::clone(&slow_box)),
-            ("b".to_owned(), Arc::clone(&other_box)),
-            ("a2".to_owned(), Arc::clone(&slow_box)),
-            ("c".to_owned(), Arc::clone(&other_box)),
-        ];
-        let live = LiveInfo::default();
-        drop_slow(&mut subs, vec![0, 2], &live, |s| (&s.0, &s.1));
-        let left: Vec<&str> = subs.iter().map(|s| s.0.as_str()).collect();
-        assert_eq!(left, ["b", "c"]);
-        assert_eq!(slow.0.load(Ordering::Relaxed), 1, "closed once");
-        assert_eq!(other.0.load(Ordering::Relaxed), 0);
-        assert_eq!(live.dropped_clients.load(Ordering::Relaxed), 1);
     }
 }

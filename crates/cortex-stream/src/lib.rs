@@ -3,9 +3,11 @@
 //! data frame or touches a socket. Frames go to each client's [`Outbox`], implemented by the
 //! transport.
 
+mod derived;
 mod detections;
 pub mod fanout;
 pub mod frame;
+mod outbox;
 pub mod pace;
 
 pub use fanout::{

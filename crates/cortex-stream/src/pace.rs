@@ -5,6 +5,10 @@
 //! threads stop waking per report and drain their rings shortly before each tick instead.
 //! One wake-up per tick then serves every sample of that tick. The tick grows with the
 //! number of connections, so the writes per second, not the latency, stay bounded.
+//!
+//! Below that load the stream interval sets the pace: the acquisition threads read their
+//! headsets in bursts this far apart while someone is subscribed (see
+//! `epoc_driver::Cadence`), and each burst reaches the apps with one wake-up per thread.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -31,6 +35,8 @@ pub fn tick_for(connections: usize) -> Duration {
 /// Whether frames are batched, and the grid batches follow.
 #[derive(Debug)]
 pub struct Pace {
+    /// How late a sample may reach a subscriber; zero: as soon as it arrives.
+    stream_interval: Duration,
     batching: AtomicBool,
     tick_nanos: AtomicU64,
     origin: Instant,
@@ -39,11 +45,23 @@ pub struct Pace {
 impl Pace {
     /// Frame by frame, with a grid starting now.
     pub fn new() -> Pace {
+        Pace::with_stream_interval(Duration::ZERO)
+    }
+
+    /// Frame by frame, samples read in bursts `stream_interval` apart while anyone is
+    /// subscribed (zero: each as it arrives).
+    pub fn with_stream_interval(stream_interval: Duration) -> Pace {
         Pace {
+            stream_interval,
             batching: AtomicBool::new(false),
             tick_nanos: AtomicU64::new(MIN_TICK.as_nanos() as u64),
             origin: Instant::now(),
         }
+    }
+
+    /// How late a sample may reach a subscriber (zero: as soon as it arrives).
+    pub fn stream_interval(&self) -> Duration {
+        self.stream_interval
     }
 
     /// Whether frames are batched now.

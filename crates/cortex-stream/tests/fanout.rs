@@ -15,6 +15,9 @@ struct Recorder {
     limit: Option<usize>,
     frames: Mutex<Vec<String>>,
     closed: Mutex<Option<String>>,
+    /// Frames queued quietly and not flushed yet, and flushes that handed some over.
+    unflushed: Mutex<usize>,
+    flushes: Mutex<usize>,
 }
 
 impl Outbox for Recorder {
@@ -26,6 +29,18 @@ impl Outbox for Recorder {
         }
         f.push(frame);
         true
+    }
+    fn push_parts_quietly(&self, parts: &[&str]) -> bool {
+        let queued = self.push_parts(parts);
+        *self.unflushed.lock().unwrap() += usize::from(queued);
+        queued
+    }
+    fn flush(&self) {
+        let mut unflushed = self.unflushed.lock().unwrap();
+        if *unflushed > 0 {
+            *unflushed = 0;
+            *self.flushes.lock().unwrap() += 1;
+        }
     }
     fn push_warning(&self, frame: String) {
         self.frames.lock().unwrap().push(frame);
@@ -68,7 +83,14 @@ fn consecutive(frames: &[String]) -> bool {
 fn a_full_client_is_dropped_with_a_warning_and_others_get_everything() {
     let mut writer = sample_ring::ring::<Sample>(1024);
     let wakeup = Wakeup::new();
-    let fanout = Fanout::start(writer.handle(), &wakeup, "test", Arc::new(Pace::new())).unwrap();
+    let fanout = Fanout::start(
+        writer.handle(),
+        &wakeup,
+        &epoc_driver::Cadence::new(),
+        "test",
+        Arc::new(Pace::new()),
+    )
+    .unwrap();
     let fast = Arc::new(Recorder::default());
     let slow = Arc::new(Recorder {
         limit: Some(10),
@@ -125,7 +147,14 @@ fn a_full_client_is_dropped_with_a_warning_and_others_get_everything() {
 fn dev_eq_and_pow_come_at_their_rates() {
     let mut writer = sample_ring::ring::<Sample>(4096);
     let wakeup = Wakeup::new();
-    let fanout = Fanout::start(writer.handle(), &wakeup, "rates", Arc::new(Pace::new())).unwrap();
+    let fanout = Fanout::start(
+        writer.handle(),
+        &wakeup,
+        &epoc_driver::Cadence::new(),
+        "rates",
+        Arc::new(Pace::new()),
+    )
+    .unwrap();
     let rec = Arc::new(Recorder::default());
     fanout.subscribe(
         "s",
@@ -181,7 +210,14 @@ fn batched_delivery_loses_nothing_and_frame_by_frame_resumes_at_once() {
     let wakeup = Wakeup::new();
     let pace = Arc::new(Pace::new());
     pace.set_batching(true);
-    let fanout = Fanout::start(writer.handle(), &wakeup, "paced", Arc::clone(&pace)).unwrap();
+    let fanout = Fanout::start(
+        writer.handle(),
+        &wakeup,
+        &epoc_driver::Cadence::new(),
+        "paced",
+        Arc::clone(&pace),
+    )
+    .unwrap();
     let rec = Arc::new(Recorder::default());
     fanout.subscribe("s", Stream::Eeg.bit(), rec.clone());
     std::thread::sleep(Duration::from_millis(50));
@@ -217,4 +253,74 @@ fn batched_delivery_loses_nothing_and_frame_by_frame_resumes_at_once() {
     let frames = rec.frames.lock().unwrap();
     assert_eq!(frames.len(), 205);
     assert!(consecutive(&frames), "in order, none missing or repeated");
+}
+
+/// Poll `f` until it holds or `within` passes.
+fn eventually(within: Duration, f: impl Fn() -> bool) -> bool {
+    let end = Instant::now() + within;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    f()
+}
+
+#[test]
+fn subscribers_set_the_acquisition_cadence_and_a_burst_wakes_the_writer_once() {
+    use epoc_driver::Cadence;
+    let mut writer = sample_ring::ring::<Sample>(4096);
+    let wakeup = Wakeup::new();
+    let pace = Arc::new(Pace::with_stream_interval(Duration::from_millis(4)));
+    let idle = Duration::from_millis(100);
+    let cadence = Cadence::idling(idle);
+    let fanout = Fanout::start(writer.handle(), &wakeup, &cadence, "cadence", Arc::clone(&pace)).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        cadence.interval(),
+        Some(idle),
+        "nobody subscribed: the headset idles"
+    );
+
+    let rec = Arc::new(Recorder::default());
+    fanout.subscribe("s", Stream::Eeg.bit(), rec.clone());
+    assert!(
+        eventually(Duration::from_secs(1), || cadence.interval()
+            == Some(Duration::from_millis(4))),
+        "a subscriber asks for samples within the stream interval: {:?}",
+        cadence.interval()
+    );
+
+    // A burst of ten samples, published with one wake-up: ten frames, one flush.
+    for i in 0..10 {
+        writer.push(sample(i));
+    }
+    wakeup.wake();
+    assert!(wait_for(&rec, 10, Duration::from_secs(5)));
+    assert!(eventually(Duration::from_secs(1), || *rec
+        .unflushed
+        .lock()
+        .unwrap()
+        == 0));
+    assert_eq!(
+        *rec.flushes.lock().unwrap(),
+        1,
+        "the writer is woken once for the burst"
+    );
+
+    // Batched delivery drains on the writers' tick: the reports must be in the ring by then.
+    pace.set_batching(true);
+    assert!(
+        eventually(Duration::from_secs(1), || cadence.interval().is_none()),
+        "while batching, report by report: {:?}",
+        cadence.interval()
+    );
+    pace.set_batching(false);
+    fanout.unsubscribe("s", Stream::Eeg.bit());
+    assert!(
+        eventually(Duration::from_secs(2), || cadence.interval() == Some(idle)),
+        "the last subscriber gone, the headset idles again: {:?}",
+        cadence.interval()
+    );
 }

@@ -2,7 +2,9 @@
 //!
 //! The per-report loop allocates nothing, takes no lock and does no file or socket I/O; it
 //! only touches the source, the decoder, the clock, the ring and a few relaxed counters.
-//! Link changes become [`HeadsetEvent`]s on a crossbeam channel.
+//! Link changes become [`HeadsetEvent`]s on a crossbeam channel. The loop either blocks in
+//! `read` and publishes each report as it comes, or, when no consumer needs that (see
+//! [`Cadence`]), sleeps on a grid and takes the waiting reports in one burst.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU64, Ordering};
@@ -14,63 +16,17 @@ use epoc_protocol::{Decoder, KeyLayout, Mode, Model, REPORT_LEN, ReportKind, det
 use sample_ring::{RingHandle, Writer, ring};
 
 use crate::DriverError;
+use crate::cadence::Cadence;
 use crate::clock::StreamClock;
 use crate::event::{EventKind, HeadsetEvent, headset_id};
 use crate::source::{Identity, Source};
+use crate::wakeup::Wakeup;
 use epoc_sample::Sample;
 
 /// Reports collected before trial decryption (one-sixth of a second of EPOC+ traffic).
 pub const DETECT_WINDOW: usize = 64;
 /// Consecutive undecodable reports after which the headset is assumed to have changed mode.
 const REDETECT_AFTER: u32 = 128;
-
-/// Wakes one consumer thread when a sample is published, so it can sleep instead of polling.
-/// `wake` is an atomic check plus, only if that thread is parked, a futex wake: no lock and
-/// no tokio on the acquisition thread. A consumer that drains on a schedule of its own for
-/// a while (batched delivery) turns the wake-ups off with `set_quiet`, sparing both threads
-/// a context switch per report.
-#[derive(Debug, Clone, Default)]
-pub struct Wakeup(Arc<WakeupTarget>);
-
-#[derive(Debug, Default)]
-struct WakeupTarget {
-    thread: std::sync::OnceLock<std::thread::Thread>,
-    quiet: AtomicBool,
-}
-
-impl Wakeup {
-    /// A wakeup with no thread yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The thread to wake (set once; later calls are ignored).
-    pub fn set_thread(&self, thread: std::thread::Thread) {
-        let _ = self.0.thread.set(thread);
-    }
-
-    /// While quiet, publishing wakes nobody: the consumer looks on its own schedule. It
-    /// must look once more after turning wake-ups back on (samples published meanwhile wait
-    /// in the ring).
-    pub fn set_quiet(&self, quiet: bool) {
-        self.0.quiet.store(quiet, Ordering::Relaxed);
-        // Pairs with the fence in `wake`: either the publisher sees the flag cleared, or
-        // the consumer's next look sees the sample.
-        std::sync::atomic::fence(Ordering::SeqCst);
-    }
-
-    /// Wake the thread if there is one and it wants to be woken.
-    #[inline]
-    pub fn wake(&self) {
-        std::sync::atomic::fence(Ordering::SeqCst);
-        if self.0.quiet.load(Ordering::Relaxed) {
-            return;
-        }
-        if let Some(t) = self.0.thread.get() {
-            t.unpark();
-        }
-    }
-}
 
 /// Tunables of an acquisition thread.
 #[derive(Debug, Clone)]
@@ -83,8 +39,10 @@ pub struct AcquisitionConfig {
     pub read_timeout: Duration,
     /// Key layouts to try; empty = all layouts of the model hint, or all.
     pub candidates: Vec<KeyLayout>,
-    /// Woken after every published sample.
+    /// Woken after every published sample, or burst of samples.
     pub wakeup: Wakeup,
+    /// How soon consumers need the samples: report by report, or in bursts.
+    pub cadence: Cadence,
 }
 
 impl Default for AcquisitionConfig {
@@ -95,6 +53,7 @@ impl Default for AcquisitionConfig {
             read_timeout: Duration::from_millis(50),
             candidates: Vec::new(),
             wakeup: Wakeup::new(),
+            cadence: Cadence::new(),
         }
     }
 }
@@ -168,9 +127,11 @@ impl Acquisition {
             last_eeg_time: 0.0,
         };
         let name = format!("acq-{}", identity.serial);
+        let cadence = worker.config.cadence.clone();
         let thread = std::thread::Builder::new()
             .name(name)
             .spawn(move || worker.run())?;
+        cadence.set_thread(thread.thread().clone());
         Ok(Acquisition {
             identity,
             ring,
@@ -379,8 +340,9 @@ impl Worker {
             let real_time = self.source.identity().real_time;
             let mut clock = StreamClock::new(f64::from(detection.mode.eeg_rate.hz()), real_time);
             for (report, arrival) in window[..n].iter().zip(arrivals) {
-                self.process(&mut decoder, &mut clock, report, arrival);
+                self.process(&mut decoder, &mut clock, report, Some(arrival));
             }
+            self.config.wakeup.wake();
             match self.stream(&mut decoder, &mut clock) {
                 Exit::Redetect => continue,
                 other => return other,
@@ -425,39 +387,111 @@ impl Worker {
         Ok(n)
     }
 
-    /// The per-report loop.
+    /// The streaming loop: report by report, or in bursts, as the cadence says.
     fn stream(&mut self, decoder: &mut Decoder, clock: &mut StreamClock) -> Exit {
+        let real_time = self.source.identity().real_time;
         let mut last = Instant::now();
         loop {
             if self.stopping() {
                 return Exit::Stop;
             }
-            match self.source.read(self.config.read_timeout) {
-                Ok(Some(report)) => {
-                    last = Instant::now();
-                    if !self.process(decoder, clock, &report, unix_now()) {
-                        return Exit::Redetect;
-                    }
-                }
-                Ok(None) if last.elapsed() < self.config.silence => {}
-                Ok(None) => {
-                    let reason = format!("no report for {} ms", self.config.silence.as_millis());
-                    return self.outage(reason).map_or_else(|e| e, |()| Exit::Redetect);
-                }
+            // A source that is not paced (replay as fast as possible) always has a report
+            // waiting: a burst would never end.
+            let cadence = match real_time {
+                true => self.config.cadence.interval(),
+                false => None,
+            };
+            let (got, outcome) = match cadence {
+                None => self.read_one(decoder, clock),
+                Some(interval) => self.read_burst(decoder, clock, interval),
+            };
+            if got {
+                last = Instant::now();
+            }
+            match outcome {
+                Ok(true) => {}
+                Ok(false) => return Exit::Redetect,
                 Err(DriverError::Ended) => return Exit::Ended(Some("end of capture".into())),
                 Err(e) => return self.outage(e.to_string()).map_or_else(|e| e, |()| Exit::Redetect),
+            }
+            if !got && last.elapsed() >= self.config.silence {
+                let reason = format!("no report for {} ms", self.config.silence.as_millis());
+                return self.outage(reason).map_or_else(|e| e, |()| Exit::Redetect);
             }
         }
     }
 
-    /// Decode one report into the ring. Returns false when the headset seems to have changed
-    /// mode (a long run of undecodable reports) and detection must run again.
+    /// Block for one report and publish it at once. Returns whether a report came, and
+    /// `Ok(false)` when detection must run again.
+    fn read_one(
+        &mut self,
+        decoder: &mut Decoder,
+        clock: &mut StreamClock,
+    ) -> (bool, Result<bool, DriverError>) {
+        match self.source.read(self.config.read_timeout) {
+            Ok(Some(report)) => {
+                let ok = self.process(decoder, clock, &report, Some(unix_now()));
+                self.config.wakeup.wake();
+                (true, Ok(ok))
+            }
+            Ok(None) => (false, Ok(true)),
+            Err(e) => (false, Err(e)),
+        }
+    }
+
+    /// Sleep until the next point of the burst grid (or until a consumer asks for samples
+    /// sooner), then publish every report waiting and wake the consumer once.
+    fn read_burst(
+        &mut self,
+        decoder: &mut Decoder,
+        clock: &mut StreamClock,
+        interval: Duration,
+    ) -> (bool, Result<bool, DriverError>) {
+        let now = Instant::now();
+        let due = Cadence::next_burst(now, interval);
+        std::thread::park_timeout(due.saturating_duration_since(now));
+        let mut got = false;
+        let mut newest_eeg = None;
+        let outcome = loop {
+            if self.stopping() {
+                break Ok(true);
+            }
+            match self.source.read(Duration::ZERO) {
+                Ok(Some(report)) => {
+                    got = true;
+                    let before = self.eeg_index;
+                    if !self.process(decoder, clock, &report, None) {
+                        break Ok(false);
+                    }
+                    if self.eeg_index != before {
+                        newest_eeg = Some(self.eeg_index - 1);
+                    }
+                }
+                Ok(None) => break Ok(true),
+                Err(e) => break Err(e),
+            }
+        };
+        if let Some(index) = newest_eeg {
+            // The newest report arrived within the last sample period: half of one ago, on
+            // average.
+            clock.observe(index, unix_now() - clock.period() / 2.0);
+        }
+        if got {
+            self.config.wakeup.wake();
+        }
+        (got, outcome)
+    }
+
+    /// Decode one report into the ring. `arrival` is its host arrival time when known (read
+    /// report by report), `None` in a burst (stamped from the counter; the burst corrects the
+    /// clock once). Returns false when the headset seems to have changed mode (a long run of
+    /// undecodable reports) and detection must run again.
     fn process(
         &mut self,
         decoder: &mut Decoder,
         clock: &mut StreamClock,
         report: &[u8; REPORT_LEN],
-        arrival: f64,
+        arrival: Option<f64>,
     ) -> bool {
         self.shared.reports.fetch_add(1, Ordering::Relaxed);
         let before = decoder.mode().eeg_rate;
@@ -486,7 +520,10 @@ impl Worker {
             }
             self.eeg_index += 1 + u64::from(decoded.lost);
             let index = self.eeg_index - 1;
-            let time = clock.stamp(index, arrival);
+            let time = match arrival {
+                Some(at) => clock.stamp(index, at),
+                None => clock.predict(index, unix_now()),
+            };
             self.last_eeg_time = time;
             (index, time)
         };
@@ -496,7 +533,6 @@ impl Worker {
             index,
             lost: decoded.lost,
         });
-        self.config.wakeup.wake();
         true
     }
 

@@ -9,6 +9,7 @@
 
 pub mod acquisition;
 pub mod ble;
+pub mod cadence;
 pub mod channel_source;
 mod clock;
 pub mod discovery;
@@ -22,10 +23,13 @@ pub mod source;
 mod virtual_actor;
 pub mod virtual_headset;
 pub mod virtual_script;
+mod wakeup;
 
-pub use acquisition::{Acquisition, AcquisitionConfig, AcquisitionStats, DETECT_WINDOW, LinkState, Wakeup};
+pub use acquisition::{Acquisition, AcquisitionConfig, AcquisitionStats, DETECT_WINDOW, LinkState};
+pub use cadence::{Cadence, CadenceDemand};
 pub use clock::StreamClock;
 pub use epoc_sample::Sample;
 pub use error::DriverError;
 pub use event::{EventKind, HeadsetEvent, headset_id};
 pub use source::{Connection, Identity, Source};
+pub use wakeup::Wakeup;

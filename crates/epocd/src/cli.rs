@@ -265,6 +265,10 @@ pub struct ServeArgs {
     /// default 600].
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(10..))]
     pub idle_timeout: Option<u64>,
+    /// Milliseconds a streamed sample may wait, so that headsets are read in bursts: less CPU,
+    /// more latency; 0 sends each report as it arrives [config: stream_interval_ms; default 4].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=100))]
+    pub stream_interval: Option<u64>,
 }
 
 /// Arguments of `epocd cert`.

@@ -38,6 +38,11 @@ pub enum LogLevel {
     Trace,
 }
 
+/// The default of `stream_interval_ms` (the service's own default).
+pub const DEFAULT_STREAM_INTERVAL_MS: u64 = cortex_service::DEFAULT_STREAM_INTERVAL.as_millis() as u64;
+/// The longest `stream_interval_ms`: the dongle's kernel buffer holds 166 ms of reports.
+pub const MAX_STREAM_INTERVAL_MS: u64 = 100;
+
 /// Every option of `epocd.toml`, with its default (see `packaging/epocd.toml`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -68,6 +73,9 @@ pub struct Config {
     pub max_connections: usize,
     /// Seconds a connection without a session may stay silent before it is closed.
     pub idle_timeout_seconds: u64,
+    /// Milliseconds a streamed sample may wait before it leaves for the apps and LSL: the
+    /// headsets are read in bursts this far apart (0: each report as it arrives).
+    pub stream_interval_ms: u64,
     /// The Lab Streaming Layer (`[lsl]`).
     pub lsl: LslConfig,
     /// Record sync to the lab's bucket (`[sync]`); none: records stay on this machine.
@@ -138,6 +146,7 @@ impl Default for Config {
             log_level: LogLevel::Info,
             max_connections: 512,
             idle_timeout_seconds: 600,
+            stream_interval_ms: DEFAULT_STREAM_INTERVAL_MS,
             lsl: LslConfig::default(),
             sync: None,
         }
@@ -180,6 +189,12 @@ impl Config {
         }
         if config.idle_timeout_seconds < 10 {
             return bad("idle_timeout_seconds", "must be at least 10");
+        }
+        if config.stream_interval_ms > MAX_STREAM_INTERVAL_MS {
+            return bad(
+                "stream_interval_ms",
+                &format!("must be between 0 and {MAX_STREAM_INTERVAL_MS}"),
+            );
         }
         if let Some(d) = &config.data_dir
             && !d.is_absolute()
@@ -289,7 +304,7 @@ mod tests {
             .count();
         assert_eq!(
             keys,
-            12 + 2 + 3 + 7,
+            13 + 2 + 3 + 7,
             "every option (and the replay, lsl and sync tables' keys) appears"
         );
     }
@@ -318,6 +333,8 @@ mod tests {
             ("log_level = \"loud\"\n", "log_level"),
             ("tls = 1\n", "tls"),
             ("ble_scan_seconds = 600.0\n", "ble_scan_seconds"),
+            ("stream_interval_ms = 250\n", "stream_interval_ms"),
+            ("stream_interval_ms = -1\n", "stream_interval_ms"),
             ("data_dir = \"relative/dir\"\n", "data_dir"),
             ("allowed_origins = [\"lab.example\"]\n", "allowed_origins"),
             ("[[replay]]\nfile = \"/a\"\n", "serial"),

@@ -47,6 +47,7 @@ struct Settings {
     ble_scan: f64,
     max_connections: usize,
     idle_timeout: Duration,
+    stream_interval: Duration,
     lsl: bool,
     lsl_marker_streams: Vec<String>,
     lsl_band_power: bool,
@@ -107,6 +108,7 @@ fn settings(args: &ServeArgs, config: &Config) -> Result<Settings, CliError> {
             .max_connections
             .map_or(config.max_connections, |n| n as usize),
         idle_timeout: Duration::from_secs(args.idle_timeout.unwrap_or(config.idle_timeout_seconds)),
+        stream_interval: Duration::from_millis(args.stream_interval.unwrap_or(config.stream_interval_ms)),
         lsl: args.lsl || config.lsl.enabled,
         lsl_band_power: args.lsl_band_power || config.lsl.band_power,
         lsl_marker_streams: if args.lsl_marker_stream.is_empty() {
@@ -149,6 +151,7 @@ pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Pa
         lsl_marker_streams: set.lsl_marker_streams.clone(),
         lsl_band_power: set.lsl_band_power,
         sync: sync_settings(config)?,
+        stream_interval: set.stream_interval,
     })?;
     let script = match &set.virtual_script {
         Some(path) => Some(Script(Arc::new(
@@ -180,8 +183,11 @@ pub fn run(args: &ServeArgs, config: &Config, config_file: Option<&std::path::Pa
         })?;
         tracing::info!("replay headset {id} ({})", r.file.display());
     }
+    // One worker: the runtime only moves bytes (requests run on the blocking pool, frames are
+    // made by the fan-out threads), and a second worker woke on every frame to look for work
+    // to steal, which cost more than the writes (BENCHMARKS.md, issue 19).
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .map_err(CliError::io("cannot start the runtime"))?;

@@ -46,6 +46,8 @@ pub struct Client {
     pub ws: Ws,
     id: u64,
     pub frames: u64,
+    /// Milliseconds from each eeg sample's timestamp to its frame's receipt, while draining.
+    pub eeg_latency_ms: Vec<f64>,
 }
 
 #[allow(dead_code)]
@@ -53,7 +55,12 @@ impl Client {
     /// Connect to `url` (ws://).
     pub async fn connect(url: &str) -> Client {
         let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
-        Client { ws, id: 0, frames: 0 }
+        Client {
+            ws,
+            id: 0,
+            frames: 0,
+            eeg_latency_ms: Vec::new(),
+        }
     }
 
     /// Call `method`; data frames read while waiting are counted.
@@ -81,15 +88,26 @@ impl Client {
         }
     }
 
-    /// Read frames for `span`.
+    /// Read frames for `span`, noting the latency of eeg frames.
     pub async fn drain(&mut self, span: std::time::Duration) {
         use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
         let end = std::time::Instant::now() + span;
         while std::time::Instant::now() < end {
-            if let Ok(Some(Ok(_))) =
+            if let Ok(Some(Ok(m))) =
                 tokio::time::timeout(std::time::Duration::from_millis(200), self.ws.next()).await
             {
                 self.frames += 1;
+                if let Message::Text(t) = m
+                    && t.as_str().starts_with("{\"eeg\"")
+                    && let Ok(v) = serde_json::from_str::<serde_json::Value>(t.as_str())
+                    && let Some(time) = v["time"].as_f64()
+                {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0.0, |d| d.as_secs_f64());
+                    self.eeg_latency_ms.push((now - time) * 1e3);
+                }
             }
         }
     }
