@@ -20,7 +20,7 @@ if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! test -d /usr/aarch64-linux
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q $packages >/dev/null; }
 fi
 rustup target list --installed | grep -qx "$target" || rustup target add "$target" ||
-  fail "rustup cannot add $target (it downloads the standard library from static.rust-lang.org)"
+  fail "rustup cannot add $target: it downloads the target's standard library, which needs the network"
 command -v cargo-deb >/dev/null || cargo install cargo-deb --locked --version 3.8.0
 
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
