@@ -397,7 +397,7 @@ impl Cortex {
         } else {
             None
         };
-        let lsl_demand = lsl.is_some().then(|| cadence.demand(self.config.stream_interval));
+        let lsl_demand = lsl.is_some().then(|| cadence.demand(self.pace.stream_interval()));
         Ok(Link {
             fanout,
             acquisition,

@@ -397,11 +397,7 @@ impl Worker {
             }
             // A source that is not paced (replay as fast as possible) always has a report
             // waiting: a burst would never end.
-            let cadence = match real_time {
-                true => self.config.cadence.interval(),
-                false => None,
-            };
-            let (got, outcome) = match cadence {
+            let (got, outcome) = match self.config.cadence.interval().filter(|_| real_time) {
                 None => self.read_one(decoder, clock),
                 Some(interval) => self.read_burst(decoder, clock, interval),
             };

@@ -68,20 +68,22 @@ impl StreamClock {
     pub fn predict(&mut self, index: u64, arrival: f64) -> f64 {
         match self.anchor {
             Some((t0, i0)) if index >= i0 => t0 + (index - i0) as f64 * self.period,
-            _ => {
-                self.anchor = Some((arrival, index));
-                self.last_observed = Some(index);
-                arrival
-            }
+            _ => self.anchor_at(index, arrival),
         }
+    }
+
+    /// Start over: sample `index` is at `arrival`.
+    fn anchor_at(&mut self, index: u64, arrival: f64) -> f64 {
+        self.anchor = Some((arrival, index));
+        self.last_observed = Some(index);
+        arrival
     }
 
     /// Sample `index` arrived at host time `arrival`: nudge the anchor toward it, by the gain
     /// per sample times the samples since the last correction.
     pub fn observe(&mut self, index: u64, arrival: f64) {
         let Some((t0, i0)) = self.anchor.filter(|a| index >= a.1) else {
-            self.anchor = Some((arrival, index));
-            self.last_observed = Some(index);
+            self.anchor_at(index, arrival);
             return;
         };
         if !self.follow_host {
@@ -94,7 +96,7 @@ impl StreamClock {
         self.last_observed = Some(index);
         let error = arrival - (t0 + (index - i0) as f64 * self.period);
         if error.abs() > REANCHOR_SECS {
-            self.anchor = Some((arrival, index));
+            self.anchor_at(index, arrival);
             return;
         }
         let weight = (since as f64 * GAIN).min(MAX_WEIGHT);
