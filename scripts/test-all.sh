@@ -49,7 +49,7 @@ step "Detections conformance: a scripted virtual session over wss; met and fac a
 step "Mental-command conformance: the official training flow over wss on a thinking virtual headset; com on held-out time; the classifier against pyriemann (about 2.5 minutes, real time)"
 .venv/bin/python scripts/conformance/mental.py target/debug/epocd 2>&1 | tee -a "$log"
 
-step "Headset page in a real browser: Debian's headless Chromium (Playwright) against epocd serve --virtual 2 with a bad sensor; contents equal the dev/eq streams, no console error, nothing leaves localhost, axe-core accessibility, disconnect shown within 2 s; screenshot in target/browser/"
+step "Headset page in a real browser: Debian's headless Chromium (Playwright) against epocd serve --virtual 2 with a bad sensor; contents equal the dev/eq streams, no console error, nothing leaves localhost, axe-core accessibility, the no-data banner within 3 s when frames stop, disconnect shown within 2 s; screenshot in target/browser/"
 bash scripts/test-browser.sh target/debug/epocd target/browser 2>&1 | tee -a "$log"
 
 step "LSL conformance: pylsl (the reference liblsl) reads epocd --lsl outlets, loopback-only (LSLAPICFG)"

@@ -264,6 +264,25 @@ try {
   const rebind = await fetchStatus(port, 'evil.example');
   check('the page is not given to another host name (DNS rebinding: 421)', rebind === 421, String(rebind));
 
+  // Frames stop while the headset is still listed as connected (here epocd itself is frozen
+  // with SIGSTOP, its socket open): the page must say within 3 s that no data comes, and drop
+  // the banner once frames flow again.
+  const stateOf = () => page.$eval('#status', (e) => `${e.dataset.state}: ${e.textContent}`);
+  daemon.kill('SIGSTOP');
+  const stopAt = Date.now();
+  const stale = await page.waitForFunction(() => document.getElementById('status').dataset.state === 'stale' &&
+    /^No data from the headset for \d+ s\./.test(document.getElementById('problem').textContent), null, { timeout: 3000 })
+    .then(() => true).catch(() => false);
+  const staleAfter = Date.now() - stopAt;
+  const staleShown = `${await stateOf()} | ${await textOf('problem')}`;
+  daemon.kill('SIGCONT');
+  check('frames stop, headset still listed: "No data from the headset" within 3 s', stale, staleShown);
+  console.log(`     (shown after ${staleAfter} ms)`);
+  const resumed = await page.waitForFunction(() => document.getElementById('status').dataset.state === 'connected' &&
+    !/No data/.test(document.getElementById('problem').textContent), null, { timeout: 5000 })
+    .then(() => true).catch(() => false);
+  check('frames again: the page says streaming and the banner is gone', resumed, `${await stateOf()} | ${await textOf('problem')}`);
+
   // Unplugging: disconnect headset 2 through the API; the page must say so within 2 s.
   check('no console error or warning while streaming', errors.length === 0, errors.join(' | '));
   const t0 = Date.now();

@@ -90,6 +90,24 @@ def serve(binary, prefix, extra=(), data=None):
             proc.kill()
 
 
+@contextlib.contextmanager
+def serve_script(binary, label, script_text):
+    """`serve` with the virtual headset acting out `script_text` (a virtual-script file in a
+    fresh data dir). Yields (its URL line, data dir)."""
+    data = tempfile.mkdtemp(prefix=f"epocd-{label}-")
+    path = os.path.join(data, f"{label}.script")
+    with open(path, "w") as f:
+        f.write(script_text)
+    with serve(binary, "", extra=["--virtual-script", path], data=data) as (_proc, line, _):
+        yield line, data
+
+
+def finish(label):
+    """Print the tally (the test command sums every "N passed" line) and exit with it."""
+    print(f"{label}: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
+    sys.exit(1 if CHECKS["failed"] else 0)
+
+
 def main():
     binary = sys.argv[1]
     with serve(binary, "epocd-conformance-") as (proc, line, data):
@@ -171,8 +189,7 @@ def main():
         check("updateSession close", r.get("result", {}).get("status") == "closed", r)
         c.ws.close()
     check("serve exits cleanly on SIGTERM", proc.returncode == 0, proc.returncode)
-    print(f"conformance: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
-    sys.exit(1 if CHECKS["failed"] else 0)
+    finish("conformance")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ import mne
 import numpy as np
 from scipy.signal import periodogram
 
-from cortex_flow import CHECKS, check, connected_app, serve
+from cortex_flow import check, connected_app, finish, serve_script
 
 DISPLAY = ["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4", "F8", "AF4"]
 EYE = {"blink", "winkL", "winkR", "lookL", "lookR"}
@@ -237,16 +237,10 @@ def check_pm_twin(header, rows):
 
 
 def main():
-    binary = sys.argv[1]
     text, truth = make_script()
-    data = tempfile.mkdtemp(prefix="epocd-detections-")
-    script_path = os.path.join(data, "session.script")
-    with open(script_path, "w") as f:
-        f.write(text)
-    with serve(binary, "", extra=["--virtual-script", script_path], data=data) as (_proc, line, _):
+    with serve_script(sys.argv[1], "detections", text) as (line, data):
         run(line, data, truth)
-    print(f"detections conformance: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
-    sys.exit(1 if CHECKS["failed"] else 0)
+    finish("detections conformance")
 
 
 def run(line, data, truth):

@@ -14,13 +14,9 @@ import numpy as np
 import pyedflib
 import mne
 
-CHECKS = {"passed": 0, "failed": 0}
+from cortex_flow import check, finish
+
 DISPLAY = ["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4", "F8", "AF4"]
-
-
-def check(name, ok, detail=""):
-    CHECKS["passed" if ok else "failed"] += 1
-    print(("ok   " if ok else "FAIL ") + name + (f"  ({detail})" if detail and not ok else ""), flush=True)
 
 
 def decoded_eeg(epocd, capture, serial):
@@ -80,8 +76,7 @@ def main():
         for capture, serial, rate in cases:
             for fmt in ["edf", "edfplus", "bdfplus"]:
                 one(epocd, capture, serial, rate, fmt, tmp)
-    print(f"edf: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
-    sys.exit(1 if CHECKS["failed"] else 0)
+    finish("edf")
 
 
 if __name__ == "__main__":

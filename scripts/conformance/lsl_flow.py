@@ -21,7 +21,7 @@ import time
 import pylsl
 import websocket
 
-from cortex_flow import check, CHECKS
+from cortex_flow import check, finish
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DUMP = os.path.join(REPO, "tests", "data", "hemokit", "recording-1-truncated.dump")
@@ -335,8 +335,7 @@ def main():
     timestamp_quality(binary)
     two_headsets_and_a_reconnect(binary)
     markers_into_records(binary)
-    print(f"lsl conformance: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
-    sys.exit(1 if CHECKS["failed"] else 0)
+    finish("lsl conformance")
 
 
 if __name__ == "__main__":

@@ -24,14 +24,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
 from pyriemann.classification import MDM
 from pyriemann.utils.mean import mean_riemann
 
-from cortex_flow import CHECKS, check, connected_app, serve
+from cortex_flow import check, connected_app, finish, serve_script
 from detections import sync_origin
 
 SYNC_AT = 8.0
@@ -118,14 +117,9 @@ def train(c, s, token, sid, rid, action, at):
 
 def main():
     binary = sys.argv[1]
-    data = tempfile.mkdtemp(prefix="epocd-mental-")
-    path = os.path.join(data, "thinking.script")
-    with open(path, "w") as f:
-        f.write(script())
-    with serve(binary, "", extra=["--virtual-script", path], data=data) as (_proc, line, _):
+    with serve_script(binary, "mental", script()) as (line, data):
         run(line, data, binary)
-    print(f"mental conformance: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
-    sys.exit(1 if CHECKS["failed"] else 0)
+    finish("mental conformance")
 
 
 def run(line, data, binary):

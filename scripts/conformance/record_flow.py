@@ -18,7 +18,7 @@ import mne
 import numpy as np
 import pyedflib
 
-from cortex_flow import check, CHECKS, connected_app, serve
+from cortex_flow import check, connected_app, finish, serve
 
 DISPLAY = ["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4", "F8", "AF4"]
 HEADER_KEYS = ["title", "start timestamp", "stop timestamp", "headset type", "headset serial",
@@ -183,8 +183,7 @@ def main():
             check("EDF MNE: opens the EEG file", raw.ch_names[:14] == DISPLAY, raw.ch_names[:3])
         dense_markers(c, token, headset)
         c.ws.close()
-    print(f"record conformance: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
-    sys.exit(1 if CHECKS["failed"] else 0)
+    finish("record conformance")
 
 
 if __name__ == "__main__":

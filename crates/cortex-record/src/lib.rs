@@ -17,7 +17,7 @@ pub mod writer;
 pub use edf::{Annotation, EdfError, EdfFormat, EdfWriter, Header, Signal};
 pub use error::RecordError;
 pub use export::{
-    CsvVersion, EdfInput, EdfSummary, ExportFormat, ExportRequest, Progress, RecordData, SampleSource,
-    StreamTypes, TimedMarker, export_record, write_edf,
+    CsvVersion, DetectionWalker, EdfInput, EdfSummary, ExportFormat, ExportRequest, Progress, RecordData,
+    SampleSource, StreamTypes, TimedMarker, export_record, write_edf,
 };
 pub use store::{Marker, RecordMeta, RecordState, Store, Subject};

@@ -1,6 +1,7 @@
 //! Record sync in-process against a real S3 server (s3s-fs on loopback): a stopped record
 //! goes to the bucket with its status and warning; an opt-out keeps records here for good;
-//! wrong credentials fail clearly and leave the record intact.
+//! wrong credentials fail clearly and leave the record intact; a failed upload is listed,
+//! cleared by a retry and sent at the next start.
 
 mod common;
 #[path = "../../cortex-sync/tests/common/s3.rs"]
@@ -14,7 +15,7 @@ use cortex_service::{Cortex, HeadsetSpec, ServiceConfig, SyncSettings};
 use serde_json::{Value, json};
 
 struct Synced {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     cortex: Arc<Cortex>,
     client: Client,
     token: String,
@@ -36,7 +37,17 @@ fn synced_as(server: &s3::S3Server, secret: &str, app: &str) -> Synced {
 }
 
 fn synced_with(server: &s3::S3Server, secret: &str, app: &str, delete_remote: bool) -> Synced {
-    let dir = tempfile::tempdir().unwrap();
+    synced_in(tempfile::tempdir().unwrap(), server, secret, app, delete_remote)
+}
+
+/// A daemon on the data dir `dir` (a restart, when an earlier one used it).
+fn synced_in(
+    dir: tempfile::TempDir,
+    server: &s3::S3Server,
+    secret: &str,
+    app: &str,
+    delete_remote: bool,
+) -> Synced {
     let cortex = Cortex::start(ServiceConfig {
         data_dir: Some(dir.path().to_path_buf()),
         sync: Some(SyncSettings {
@@ -63,7 +74,7 @@ fn synced_with(server: &s3::S3Server, secret: &str, app: &str, delete_remote: bo
         .unwrap()
         .to_owned();
     Synced {
-        _dir: dir,
+        dir,
         cortex,
         client,
         token,
@@ -72,6 +83,12 @@ fn synced_with(server: &s3::S3Server, secret: &str, app: &str, delete_remote: bo
 }
 
 impl Synced {
+    /// Stop the daemon; its data dir stays.
+    fn stop(mut self) -> tempfile::TempDir {
+        self.cortex.shutdown();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
     /// Record for `secs` and stop; the record id.
     fn record(&self, title: &str, secs: f64) -> String {
         let r = self.client.call(
@@ -204,6 +221,51 @@ fn wrong_credentials_fail_clearly_and_the_record_stays_whole_here() {
         json!({"cortexToken": lab.token, "recordIds": [id], "folder": out.path(), "streamTypes": ["EEG"], "format": "CSV", "version": "V2"}),
     );
     assert_eq!(r["success"].as_array().map(Vec::len), Some(1), "{r}");
+}
+
+#[test]
+fn a_failed_upload_is_listed_cleared_by_retry_and_sent_at_the_next_start() {
+    let Some(server) = s3::server() else { return };
+    let lab = synced(&server, "not-the-secret");
+    let id = lab.record("first try", 1.0);
+    let status = lab.settled(&id, Duration::from_secs(30));
+    assert_eq!(status["status"], json!("failed"), "{status}");
+    let dir = lab.stop();
+
+    // What `epocd sync` lists, and what `epocd sync --retry` does.
+    let listed = cortex_service::sync_entries(dir.path()).unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|e| (e.uuid.as_str(), e.status))
+            .collect::<Vec<_>>(),
+        vec![(id.as_str(), "failed")]
+    );
+    let why = listed[0].failed.as_deref().unwrap_or_default();
+    assert!(why.contains("check the access key"), "{why}");
+    assert_eq!(cortex_service::retry_failed(dir.path()).unwrap(), 1);
+    let listed = cortex_service::sync_entries(dir.path()).unwrap();
+    assert_eq!(listed[0].status, "uploading", "{listed:?}");
+    assert_eq!(listed[0].failed, None);
+    assert_eq!(
+        cortex_service::retry_failed(dir.path()).unwrap(),
+        0,
+        "nothing failed any more"
+    );
+
+    // The key fixed, the next start sends it.
+    let lab = synced_in(dir, &server, s3::SECRET, "com.test.sync", false);
+    let status = lab.settled(&id, Duration::from_secs(30));
+    assert_eq!(status["status"], json!("uploaded"), "{status}");
+    let objects = in_bucket(&server, &id);
+    assert!(
+        objects.iter().any(|o| o.ends_with("manifest.json")),
+        "{objects:?}"
+    );
+    assert_eq!(
+        cortex_service::sync_entries(lab.dir.path()).unwrap()[0].status,
+        "uploaded"
+    );
 }
 
 #[test]

@@ -4,9 +4,9 @@
 
 use std::io::Write;
 
-use epoc_facial::{FacialDetector, Thresholds};
-use epoc_metrics::{Metric, PerformanceMetrics};
-use epoc_protocol::DeviceState;
+use cortex_record::DetectionWalker;
+use epoc_facial::Thresholds;
+use epoc_metrics::Metric;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{DecodeTarget, ModelArg};
@@ -20,9 +20,10 @@ pub fn run(args: &DecodeTarget) -> Result<(), DecodeError> {
     let model: ModelArg = args.model;
     let (detection, decoded) = decode_file(&args.file, args.serial.as_deref(), model)?;
     let rate = detection.mode.eeg_rate.hz();
-    let mut device = DeviceState::default();
-    let mut metrics = PerformanceMetrics::new(rate);
-    let mut facial = FacialDetector::new(rate);
+    let mut walker = DetectionWalker::new(rate);
+    if args.ignore_contact {
+        walker = walker.ignoring_contact();
+    }
     let thresholds = Thresholds::default();
     let mut eeg = 0u64;
     let mut updates = 0u64;
@@ -38,14 +39,8 @@ pub fn run(args: &DecodeTarget) -> Result<(), DecodeError> {
             continue;
         }
         eeg += 1;
-        device.update(r);
-        let uv = r.eeg_microvolts();
-        let contact = if args.ignore_contact {
-            [4; 14]
-        } else {
-            device.levels
-        };
-        if let Some(m) = metrics.push(uv, &contact) {
+        let (met_update, fac_frame) = walker.step(r);
+        if let Some(m) = met_update {
             updates += 1;
             for (i, metric) in Metric::ALL.into_iter().enumerate() {
                 let v = m.get(metric);
@@ -56,7 +51,7 @@ pub fn run(args: &DecodeTarget) -> Result<(), DecodeError> {
                 met[i].2.extend(v.raw);
             }
         }
-        if let Some(f) = facial.push(uv) {
+        if let Some(f) = fac_frame {
             if let Some(e) = f.eye
                 && let Some(i) = EYE_ACTIONS.iter().position(|a| *a == e.action.name())
             {

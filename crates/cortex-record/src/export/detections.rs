@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 
 use epoc_facial::{FacFrame, FacialDetector, Thresholds};
 use epoc_metrics::{MetSample, PerformanceMetrics};
-use epoc_protocol::DeviceState;
+use epoc_protocol::{DeviceState, Report};
 use epoc_sample::Sample;
 
 use super::TimedMarker;
@@ -30,30 +30,52 @@ pub(crate) struct DetectionRows {
     pub fe: HashMap<usize, FeCells>,
 }
 
-/// The metrics and facial detector fed one EEG sample at a time.
-struct Walker {
+/// The metrics and facial detector fed one EEG report at a time, with the contact quality
+/// the reports carry, as the live `met` and `fac` streams are fed. The exports and
+/// `epocd detect` walk stored or captured EEG with it.
+pub struct DetectionWalker {
     device: DeviceState,
     metrics: Option<PerformanceMetrics>,
     facial: FacialDetector,
+    ignore_contact: bool,
 }
 
-impl Walker {
-    fn new(rate: u16, metrics: bool) -> Self {
-        Walker {
+impl DetectionWalker {
+    /// Metrics and facial expressions of EEG at `rate` Hz.
+    pub fn new(rate: u16) -> Self {
+        DetectionWalker {
             device: DeviceState::default(),
-            metrics: metrics.then(|| PerformanceMetrics::new(rate)),
+            metrics: Some(PerformanceMetrics::new(rate)),
             facial: FacialDetector::new(rate),
+            ignore_contact: false,
         }
     }
 
-    fn step(&mut self, s: &Sample) -> (Option<MetSample>, Option<FacFrame>) {
-        let r = &s.report;
+    /// Facial expressions only (the metrics cost an FFT per window).
+    pub fn facial_only(rate: u16) -> Self {
+        DetectionWalker {
+            metrics: None,
+            ..DetectionWalker::new(rate)
+        }
+    }
+
+    /// Take every sensor as well connected: for captures whose contact quality is unknown
+    /// or wrong, where the metrics would otherwise reject every window.
+    pub fn ignoring_contact(mut self) -> Self {
+        self.ignore_contact = true;
+        self
+    }
+
+    /// Feed one EEG report; a metrics update and a facial frame when they are due.
+    pub fn step(&mut self, r: &Report) -> (Option<MetSample>, Option<FacFrame>) {
         self.device.update(r);
         let uv = r.eeg_microvolts();
-        let met = self
-            .metrics
-            .as_mut()
-            .and_then(|m| m.push(uv, &self.device.levels));
+        let contact = if self.ignore_contact {
+            [4; epoc_protocol::EEG_CHANNELS]
+        } else {
+            self.device.levels
+        };
+        let met = self.metrics.as_mut().and_then(|m| m.push(uv, &contact));
         (met, self.facial.push(uv))
     }
 }
@@ -62,10 +84,10 @@ impl Walker {
 pub(crate) fn rows(eeg: &[Sample]) -> DetectionRows {
     let mut out = DetectionRows::default();
     let Some(first) = eeg.first() else { return out };
-    let mut walker = Walker::new(first.report.mode.eeg_rate.hz(), true);
+    let mut walker = DetectionWalker::new(first.report.mode.eeg_rate.hz());
     let thresholds = Thresholds::default();
     for (i, s) in eeg.iter().enumerate() {
-        let (met, fac) = walker.step(s);
+        let (met, fac) = walker.step(&s.report);
         if let Some(m) = met {
             out.met.insert(i, m);
         }
@@ -95,7 +117,7 @@ pub(crate) fn facial_annotations<E>(
     eeg: impl Iterator<Item = Result<Sample, E>>,
 ) -> Result<Vec<TimedMarker>, E> {
     let mut out = Vec::new();
-    let mut walker: Option<Walker> = None;
+    let mut walker: Option<DetectionWalker> = None;
     // Times of recent samples, for eye events found after their onset.
     let mut recent: VecDeque<f64> = VecDeque::new();
     let mut n = 0u64;
@@ -103,12 +125,12 @@ pub(crate) fn facial_annotations<E>(
     let mut open: Option<(f64, &'static str, f64)> = None;
     for s in eeg {
         let s = s?;
-        let w = walker.get_or_insert_with(|| Walker::new(s.report.mode.eeg_rate.hz(), false));
+        let w = walker.get_or_insert_with(|| DetectionWalker::facial_only(s.report.mode.eeg_rate.hz()));
         recent.push_back(s.time);
         if recent.len() > 4096 {
             recent.pop_front();
         }
-        let (_, fac) = w.step(&s);
+        let (_, fac) = w.step(&s.report);
         n += 1;
         let Some(f) = fac else { continue };
         if let Some(e) = f.eye {

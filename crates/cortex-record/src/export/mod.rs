@@ -19,6 +19,7 @@ use epoc_sample::Sample;
 use serde_json::Value;
 
 pub use axis::TimedMarker;
+pub use detections::DetectionWalker;
 pub use edf::{EdfInput, EdfSummary, write_edf};
 pub use naming::file_stem;
 pub use source::SampleSource;

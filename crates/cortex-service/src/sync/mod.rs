@@ -273,47 +273,90 @@ pub struct SyncEntry {
     pub failed: Option<String>,
 }
 
-/// What the sync folder of `data_dir` holds: each record's upload or download, by id.
-pub fn sync_entries(data_dir: &Path) -> std::io::Result<Vec<SyncEntry>> {
-    let dir = data_dir.join("sync");
-    let mut out = Vec::new();
-    let entries = match std::fs::read_dir(&dir) {
+/// Where a record stands, from its saved sync state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SavedStatus {
+    /// It came from the bucket.
+    Downloaded,
+    /// All of it is in the bucket.
+    Uploaded,
+    /// Its upload stopped on an error a person has to fix.
+    Failed,
+    /// Its upload waits or runs.
+    Uploading,
+}
+
+impl SavedStatus {
+    /// The word `epocd sync` prints.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            SavedStatus::Downloaded => "downloaded",
+            SavedStatus::Uploaded => "uploaded",
+            SavedStatus::Failed => "failed",
+            SavedStatus::Uploading => "uploading",
+        }
+    }
+}
+
+impl Saved {
+    pub(crate) fn status(&self) -> SavedStatus {
+        if self.downloaded {
+            SavedStatus::Downloaded
+        } else if self.upload.complete {
+            SavedStatus::Uploaded
+        } else if self.failed.is_some() {
+            SavedStatus::Failed
+        } else {
+            SavedStatus::Uploading
+        }
+    }
+}
+
+/// The records that have a saved sync state in `sync_dir`, by id (sorted; other files and
+/// names that are not record ids are left alone). A missing folder holds none.
+pub(crate) fn saved_ids(sync_dir: &Path) -> std::io::Result<Vec<String>> {
+    let entries = match std::fs::read_dir(sync_dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
+    let mut ids = Vec::new();
     for e in entries {
         let name = e?.file_name().to_string_lossy().into_owned();
-        let Some(uuid) = name
+        if let Some(uuid) = name
             .strip_suffix(".json")
             .filter(|u| cortex_sync::valid_record_id(u))
-        else {
-            continue;
-        };
-        let Ok(saved) = std::fs::read(dir.join(&name))
+        {
+            ids.push(uuid.to_owned());
+        }
+    }
+    ids.sort();
+    Ok(ids)
+}
+
+/// What the sync folder of `data_dir` holds: each record's upload or download, by id.
+pub fn sync_entries(data_dir: &Path) -> std::io::Result<Vec<SyncEntry>> {
+    entries_in(&data_dir.join("sync"))
+}
+
+/// [`sync_entries`] of the sync folder itself. An unreadable state file is not listed.
+pub(crate) fn entries_in(sync_dir: &Path) -> std::io::Result<Vec<SyncEntry>> {
+    let mut out = Vec::new();
+    for uuid in saved_ids(sync_dir)? {
+        let Ok(saved) = std::fs::read(sync_dir.join(format!("{uuid}.json")))
             .map_err(|e| e.to_string())
             .and_then(|b| serde_json::from_slice::<Saved>(&b).map_err(|e| e.to_string()))
         else {
             continue;
         };
         let p = saved.upload.progress();
-        let status = if saved.downloaded {
-            "downloaded"
-        } else if saved.upload.complete {
-            "uploaded"
-        } else if saved.failed.is_some() {
-            "failed"
-        } else {
-            "uploading"
-        };
         out.push(SyncEntry {
-            uuid: uuid.to_owned(),
-            status,
+            uuid,
+            status: saved.status().as_str(),
             progress: (p.done, p.total),
             failed: saved.failed,
         });
     }
-    out.sort_by(|a, b| a.uuid.cmp(&b.uuid));
     Ok(out)
 }
 
@@ -324,7 +367,7 @@ pub fn retry_failed(data_dir: &Path) -> std::io::Result<usize> {
     let mut n = 0;
     for entry in sync_entries(data_dir)?
         .into_iter()
-        .filter(|e| e.status == "failed")
+        .filter(|e| e.status == SavedStatus::Failed.as_str())
     {
         let path = dir.join(format!("{}.json", entry.uuid));
         let mut saved: Saved =

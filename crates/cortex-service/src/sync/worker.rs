@@ -10,7 +10,7 @@ use cortex_record::RecordMeta;
 use cortex_sync::{AmazonS3, Layout};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use super::{Job, Notify, Saved, SyncSettings, SyncState};
+use super::{Job, Notify, Saved, SavedStatus, SyncSettings, SyncState};
 use crate::record_book::RecordBook;
 use crate::service::lock;
 
@@ -108,22 +108,23 @@ impl Worker {
 
     /// Queue what an earlier run left unfinished; remember what it finished.
     fn load_saved(&mut self) {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return;
+        let ids = match super::saved_ids(&self.dir) {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::error!(
+                    "cannot read {}: unfinished uploads wait for the next start: {e}",
+                    self.dir.display()
+                );
+                return;
+            }
         };
-        let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter_map(|n| n.strip_suffix(".json").map(str::to_owned))
-            .filter(|n| cortex_sync::valid_record_id(n))
-            .collect();
-        names.sort();
         let opted_out = self.opted_out.load(Ordering::SeqCst);
-        for uuid in names {
+        for uuid in ids {
             let Some(saved) = self.read(&uuid) else { continue };
-            if saved.downloaded {
+            let status = saved.status();
+            if status == SavedStatus::Downloaded {
                 lock(&self.states).insert(uuid, SyncState::Downloaded);
-            } else if saved.upload.complete {
+            } else if status == SavedStatus::Uploaded {
                 lock(&self.states).insert(uuid, SyncState::Uploaded);
             } else if opted_out {
                 // Opted out while it waited: it never leaves (what it sent is taken back
@@ -142,12 +143,12 @@ impl Worker {
         if self.opted_out.load(Ordering::SeqCst) {
             return;
         }
-        let Ok(entries) = super::sync_entries(self.dir.parent().unwrap_or(&self.dir)) else {
+        let Ok(entries) = super::entries_in(&self.dir) else {
             return;
         };
         for e in entries {
             let failed_here = matches!(lock(&self.states).get(&e.uuid), Some(SyncState::Failed(_)));
-            if e.status == "uploading" && failed_here && !self.queue.contains(&e.uuid) {
+            if e.status == SavedStatus::Uploading.as_str() && failed_here && !self.queue.contains(&e.uuid) {
                 tracing::info!("record {}: upload retried", e.uuid);
                 lock(&self.states).insert(e.uuid.clone(), SyncState::Queued);
                 self.retry.remove(&e.uuid);
