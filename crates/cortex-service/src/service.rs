@@ -197,6 +197,8 @@ pub struct Cortex {
     pub(crate) started: String,
     hotplug: Mutex<Option<HotplugWatcher>>,
     pub(crate) pace: Arc<Pace>,
+    /// The one thread that runs every headset's fan-out.
+    fanout_pool: Arc<cortex_stream::FanoutPool>,
     /// Clients waiting for the refresh scan in flight (empty: none in flight).
     pub(crate) refresh_waiting: Mutex<Vec<ClientId>>,
     /// Wakes the refresh thread.
@@ -277,6 +279,8 @@ impl Cortex {
     /// hot-plug).
     pub fn start(config: ServiceConfig) -> Result<Arc<Cortex>, ServiceError> {
         let pace = Arc::new(Pace::with_stream_interval(config.stream_interval));
+        let fanout_pool = cortex_stream::FanoutPool::start("fanout")
+            .map_err(|e| ServiceError::Internal(format!("cannot start the fan-out thread: {e}")))?;
         let access = match &config.data_dir {
             Some(dir) => {
                 private_dir(dir)
@@ -315,6 +319,7 @@ impl Cortex {
             started: iso_now(),
             hotplug: Mutex::new(None),
             pace,
+            fanout_pool,
             refresh_waiting: Mutex::new(Vec::new()),
             refresh_wanted,
             lsl_inlets: Mutex::new(None),
@@ -381,9 +386,14 @@ impl Cortex {
         let (wakeup, cadence) = (config.wakeup.clone(), config.cadence.clone());
         let acquisition = Acquisition::start(source, config, self.events.clone())
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let fanout =
-            cortex_stream::Fanout::start(acquisition.ring(), &wakeup, &cadence, id, Arc::clone(&self.pace))
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let fanout = cortex_stream::Fanout::start_in(
+            &self.fanout_pool,
+            acquisition.ring(),
+            &wakeup,
+            &cadence,
+            id,
+            Arc::clone(&self.pace),
+        );
         let lsl = if self.config.lsl {
             let meta = epoc_lsl::HeadsetMeta {
                 headset_id: id.to_owned(),

@@ -1,9 +1,10 @@
-//! One thread per connected headset that turns ring samples into Cortex data frames for every
-//! subscribed session, and computes the derived streams (dev, eq at 2 Hz; pow at 8 Hz). It
-//! starts and stops the headset's detections thread (met, fac) as sessions subscribe.
+//! The fan-out of each connected headset: it turns ring samples into Cortex data frames for
+//! every subscribed session, and computes the derived streams (dev, eq at 2 Hz; pow at 8 Hz).
+//! It starts and stops the headset's detections thread (met, fac) as sessions subscribe. The
+//! daemon runs every headset's fan-out on one [`FanoutPool`] thread.
 //!
-//! It sleeps until the acquisition thread publishes (unpark), so frames leave as soon as the
-//! samples exist, without polling. While anyone is subscribed it asks the acquisition for
+//! The pool sleeps until an acquisition thread publishes (unpark), so frames leave as soon as
+//! the samples exist, without polling. While anyone is subscribed it asks the acquisition for
 //! samples within the stream interval (`Pace::stream_interval`), so that a burst of reports
 //! costs one wake-up here and one per writer. Each frame goes into the subscriber's bounded
 //! [`Outbox`]; a full outbox means that client stopped reading: it is warned and dropped, and
@@ -11,7 +12,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU32, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
@@ -22,6 +22,7 @@ use sample_ring::{Next, Reader, RingHandle};
 
 use crate::frame::{frame_after_sid, frame_before_sid, frame_start};
 use crate::pace::Pace;
+pub use crate::pool::FanoutPool;
 use cortex_api::{Stream, StreamBits};
 
 use epoc_facial::Thresholds;
@@ -117,17 +118,17 @@ pub struct PendingEpoch {
     pub epoch: epoc_mental::Epoch,
 }
 
-/// The fan-out thread of one headset.
+/// The fan-out of one headset, run by a [`FanoutPool`] thread.
 pub struct Fanout {
     control: Sender<Control>,
     live: Arc<LiveInfo>,
-    thread: Option<JoinHandle<()>>,
+    pool: Arc<FanoutPool>,
+    /// Disconnected once the pool has dropped this fan-out's worker.
+    gone: Receiver<()>,
 }
 
 impl Fanout {
-    /// Start fanning out `ring`; `wakeup` is the acquisition's publish hook, `cadence` how
-    /// the fan-out asks it for samples sooner while anyone is subscribed. While `pace`
-    /// batches, the thread drains on the batching grid instead of per report.
+    /// Start fanning out `ring` on a thread of its own; see [`Fanout::start_in`].
     pub fn start(
         ring: RingHandle<Sample>,
         wakeup: &Wakeup,
@@ -135,7 +136,23 @@ impl Fanout {
         name: &str,
         pace: Arc<Pace>,
     ) -> std::io::Result<Self> {
+        let pool = FanoutPool::start(&format!("fanout-{name}"))?;
+        Ok(Self::start_in(&pool, ring, wakeup, cadence, name, pace))
+    }
+
+    /// Start fanning out `ring` on `pool`'s thread; `wakeup` is the acquisition's publish
+    /// hook, `cadence` how the fan-out asks it for samples sooner while anyone is subscribed.
+    /// While `pace` batches, the fan-out drains on the batching grid instead of per burst.
+    pub fn start_in(
+        pool: &Arc<FanoutPool>,
+        ring: RingHandle<Sample>,
+        wakeup: &Wakeup,
+        cadence: &Cadence,
+        name: &str,
+        pace: Arc<Pace>,
+    ) -> Self {
         let (control, rx) = unbounded();
+        let (gone_tx, gone) = crossbeam_channel::bounded(0);
         let live = Arc::new(LiveInfo {
             battery_percent: AtomicU8::new(255),
             ..LiveInfo::default()
@@ -143,15 +160,15 @@ impl Fanout {
         let mut worker = Worker::new(ring.reader(), rx, Arc::clone(&live), wakeup.clone(), pace);
         worker.cadence = Some((cadence.clone(), None));
         worker.detection_source = Some((ring.clone(), name.to_owned()));
-        let thread = std::thread::Builder::new()
-            .name(format!("fanout-{name}"))
-            .spawn(move || worker.run())?;
-        wakeup.set_thread(thread.thread().clone());
-        Ok(Fanout {
+        worker.gone = Some(gone_tx);
+        wakeup.set_thread(pool.thread().clone());
+        pool.add(worker);
+        Fanout {
             control,
             live,
-            thread: Some(thread),
-        })
+            pool: Arc::clone(pool),
+            gone,
+        }
     }
 
     /// A cheap handle for subscribing and markers, usable without holding whatever owns
@@ -159,7 +176,7 @@ impl Fanout {
     pub fn handle(&self) -> FanoutHandle {
         FanoutHandle {
             control: self.control.clone(),
-            thread: self.thread.as_ref().map(|t| t.thread().clone()),
+            thread: Some(self.pool.thread().clone()),
         }
     }
 
@@ -260,11 +277,11 @@ impl FanoutHandle {
 }
 
 impl Drop for Fanout {
+    /// Returns once the worker is gone: its demand on the acquisition, its outboxes and its
+    /// detections thread with it.
     fn drop(&mut self) {
         self.handle().send(Control::Stop);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        let _ = self.gone.recv();
     }
 }
 
@@ -272,7 +289,7 @@ impl Drop for Fanout {
 /// Once a second is enough for battery and contact quality that nobody is streaming.
 const IDLE_DRAIN: Duration = Duration::from_secs(1);
 
-struct Worker {
+pub(crate) struct Worker {
     reader: Reader<Sample>,
     wakeup: Wakeup,
     pace: Arc<Pace>,
@@ -298,6 +315,10 @@ struct Worker {
     /// The acquisition's cadence, and the demand held on it while anyone is subscribed
     /// (with the interval it asks for).
     cadence: Option<(Cadence, Option<(CadenceDemand, Duration)>)>,
+    /// Whether the acquisition's wake-ups are off (the worker drains on a schedule).
+    quiet: bool,
+    /// Dropped with the worker: tells the `Fanout` that it is gone.
+    gone: Option<Sender<()>>,
 }
 
 impl Worker {
@@ -326,6 +347,8 @@ impl Worker {
             mental: MentalSetup::default(),
             signature: Vec::new(),
             cadence: None,
+            quiet: false,
+            gone: None,
         }
     }
 
@@ -350,101 +373,101 @@ impl Worker {
         }
     }
 
-    fn run(mut self) {
-        let mut quiet = false;
-        loop {
-            // With nobody listening this thread sleeps up to IDLE_DRAIN: the samples published
-            // before a subscribe belong to the state before it, so take them in first.
-            if !self.subs.iter().any(|s| s.streams != 0) {
-                self.drain();
-            }
-            while let Ok(c) = self.control.try_recv() {
-                match c {
-                    Control::Subscribe { sid, streams, outbox } => {
-                        if streams & DETECTION_BITS != 0 {
-                            self.detections_subscribe(&sid, streams & DETECTION_BITS, &outbox);
-                        }
-                        let streams = streams & !DETECTION_BITS;
-                        match self.subs.iter_mut().find(|s| s.sid == sid) {
-                            Some(s) => s.streams |= streams,
-                            None => self.subs.push(Subscriber { sid, streams, outbox }),
-                        }
-                    }
-                    Control::Unsubscribe { sid, streams } => {
-                        if streams & DETECTION_BITS != 0 {
-                            self.detections_unsubscribe(&sid, streams & DETECTION_BITS);
-                        }
-                        if let Some(s) = self.subs.iter_mut().find(|s| s.sid == sid) {
-                            s.streams &= !streams;
-                        }
-                    }
-                    Control::Remove { sid } => {
-                        self.detections_unsubscribe(&sid, DETECTION_BITS);
-                        self.thresholds.retain(|(s, _)| *s != sid);
-                        self.subs.retain(|s| s.sid != sid);
-                    }
-                    Control::Marker(json) => self.markers.push(json),
-                    Control::Thresholds { sid, thresholds } => {
-                        if let Some(d) = &self.detections {
-                            d.send(DetectionControl::Thresholds {
-                                sid: sid.clone(),
-                                thresholds,
-                            });
-                        }
-                        self.thresholds.retain(|(s, _)| *s != sid);
-                        self.thresholds.push((sid, thresholds));
-                    }
-                    Control::Mental(setup) => {
-                        if let Some(d) = &self.detections {
-                            d.send(DetectionControl::Mental(setup.clone()));
-                        }
-                        self.mental = setup;
-                    }
-                    Control::FacialSignature(sig) => {
-                        if let Some(d) = &self.detections {
-                            d.send(DetectionControl::FacialSignature(sig.clone()));
-                        }
-                        self.signature = sig;
-                    }
-                    Control::Train(t) => {
-                        if let Some(d) = &self.detections {
-                            d.send(DetectionControl::Train(t));
-                        }
-                    }
-                    Control::Stop => return,
-                }
-            }
+    /// One look: control messages, new samples, the demand on the acquisition. Returns when
+    /// to look again at the latest (a publish or a control message wakes the pool sooner),
+    /// or None once told to stop.
+    pub(crate) fn step(&mut self) -> Option<Instant> {
+        // With nobody listening this worker may have slept up to IDLE_DRAIN: the samples
+        // published before a subscribe belong to the state before it, so take them in first.
+        if !self.subs.iter().any(|s| s.streams != 0) {
             self.drain();
-            let listened = self.subs.iter().any(|s| s.streams != 0);
-            let wanted = listened || self.detections.is_some();
-            self.demand_samples(wanted.then(|| match self.pace.batching() {
-                // The drains follow the writers' tick: reports must be in the ring by then,
-                // not up to a stream interval later (that would cost a whole tick).
-                true => Duration::ZERO,
-                false => self.pace.stream_interval(),
-            }));
-            if self.pace.batching() || !listened {
-                // Batched delivery: no wake-up per report; drain on the grid. Nobody to
-                // deliver to: only the derived state (battery, quality) is kept current, a few
-                // times a second; a control message wakes the thread at once.
-                if !quiet {
-                    quiet = true;
-                    self.wakeup.set_quiet(true);
+        }
+        while let Ok(c) = self.control.try_recv() {
+            match c {
+                Control::Subscribe { sid, streams, outbox } => {
+                    if streams & DETECTION_BITS != 0 {
+                        self.detections_subscribe(&sid, streams & DETECTION_BITS, &outbox);
+                    }
+                    let streams = streams & !DETECTION_BITS;
+                    match self.subs.iter_mut().find(|s| s.sid == sid) {
+                        Some(s) => s.streams |= streams,
+                        None => self.subs.push(Subscriber { sid, streams, outbox }),
+                    }
                 }
-                let now = Instant::now();
-                let wait = if listened {
-                    self.pace.next_drain(now).saturating_duration_since(now)
-                } else {
-                    IDLE_DRAIN
-                };
-                std::thread::park_timeout(wait);
-            } else if quiet {
-                // Back to frame by frame: wake-ups on, then look once more before sleeping.
-                quiet = false;
-                self.wakeup.set_quiet(false);
-            } else {
-                std::thread::park_timeout(Duration::from_millis(100));
+                Control::Unsubscribe { sid, streams } => {
+                    if streams & DETECTION_BITS != 0 {
+                        self.detections_unsubscribe(&sid, streams & DETECTION_BITS);
+                    }
+                    if let Some(s) = self.subs.iter_mut().find(|s| s.sid == sid) {
+                        s.streams &= !streams;
+                    }
+                }
+                Control::Remove { sid } => {
+                    self.detections_unsubscribe(&sid, DETECTION_BITS);
+                    self.thresholds.retain(|(s, _)| *s != sid);
+                    self.subs.retain(|s| s.sid != sid);
+                }
+                Control::Marker(json) => self.markers.push(json),
+                Control::Thresholds { sid, thresholds } => {
+                    if let Some(d) = &self.detections {
+                        d.send(DetectionControl::Thresholds {
+                            sid: sid.clone(),
+                            thresholds,
+                        });
+                    }
+                    self.thresholds.retain(|(s, _)| *s != sid);
+                    self.thresholds.push((sid, thresholds));
+                }
+                Control::Mental(setup) => {
+                    if let Some(d) = &self.detections {
+                        d.send(DetectionControl::Mental(setup.clone()));
+                    }
+                    self.mental = setup;
+                }
+                Control::FacialSignature(sig) => {
+                    if let Some(d) = &self.detections {
+                        d.send(DetectionControl::FacialSignature(sig.clone()));
+                    }
+                    self.signature = sig;
+                }
+                Control::Train(t) => {
+                    if let Some(d) = &self.detections {
+                        d.send(DetectionControl::Train(t));
+                    }
+                }
+                Control::Stop => return None,
             }
+        }
+        self.drain();
+        let listened = self.subs.iter().any(|s| s.streams != 0);
+        let wanted = listened || self.detections.is_some();
+        self.demand_samples(wanted.then(|| match self.pace.batching() {
+            // The drains follow the writers' tick: reports must be in the ring by then,
+            // not up to a stream interval later (that would cost a whole tick).
+            true => Duration::ZERO,
+            false => self.pace.stream_interval(),
+        }));
+        let now = Instant::now();
+        if self.pace.batching() || !listened {
+            // Batched delivery: no wake-up per report; drain on the grid. Nobody to
+            // deliver to: only the derived state (battery, quality) is kept current, once
+            // a second; a control message wakes the pool at once.
+            if !self.quiet {
+                self.quiet = true;
+                self.wakeup.set_quiet(true);
+            }
+            Some(if listened {
+                self.pace.next_drain(now)
+            } else {
+                now + IDLE_DRAIN
+            })
+        } else if self.quiet {
+            // Back to burst by burst: wake-ups on, then look once more before sleeping.
+            self.quiet = false;
+            self.wakeup.set_quiet(false);
+            Some(now)
+        } else {
+            Some(now + Duration::from_millis(100))
         }
     }
 

@@ -9,8 +9,9 @@ pub mod fanout;
 pub mod frame;
 mod outbox;
 pub mod pace;
+mod pool;
 
 pub use fanout::{
-    FacialSignature, Fanout, FanoutHandle, LiveInfo, MentalSetup, Outbox, PendingEpoch, Training,
+    FacialSignature, Fanout, FanoutHandle, FanoutPool, LiveInfo, MentalSetup, Outbox, PendingEpoch, Training,
 };
 pub use pace::Pace;

@@ -1,10 +1,12 @@
-//! A client that stops reading is warned and dropped; the others keep every frame.
+//! A client that stops reading is warned and dropped; the others keep every frame. Derived
+//! streams keep their rates, batched delivery loses nothing, subscribers set the
+//! acquisition's cadence, and headsets share one fan-out thread yet stop on their own.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cortex_api::Stream;
-use cortex_stream::Fanout;
+use cortex_stream::{Fanout, FanoutPool};
 use cortex_stream::{Outbox, Pace};
 use epoc_driver::{Sample, Wakeup};
 use epoc_protocol::{Mode, Report, ReportKind};
@@ -18,6 +20,8 @@ struct Recorder {
     /// Frames queued quietly and not flushed yet, and flushes that handed some over.
     unflushed: Mutex<usize>,
     flushes: Mutex<usize>,
+    /// The names of the threads that queued frames.
+    threads: Mutex<Vec<String>>,
 }
 
 impl Outbox for Recorder {
@@ -28,6 +32,11 @@ impl Outbox for Recorder {
             return false;
         }
         f.push(frame);
+        let name = std::thread::current().name().unwrap_or("").to_owned();
+        let mut threads = self.threads.lock().unwrap();
+        if !threads.contains(&name) {
+            threads.push(name);
+        }
         true
     }
     fn push_parts_quietly(&self, parts: &[&str]) -> bool {
@@ -323,4 +332,72 @@ fn subscribers_set_the_acquisition_cadence_and_a_burst_wakes_the_writer_once() {
         "the last subscriber gone, the headset idles again: {:?}",
         cadence.interval()
     );
+}
+
+#[test]
+fn headsets_share_one_pool_thread_and_one_stops_without_the_other() {
+    let pool = FanoutPool::start("pool-test").unwrap();
+    let pace = Arc::new(Pace::new());
+    let cadence = epoc_driver::Cadence::new();
+    let mut rings = [
+        sample_ring::ring::<Sample>(1024),
+        sample_ring::ring::<Sample>(1024),
+    ];
+    let wakeups = [Wakeup::new(), Wakeup::new()];
+    let recorders = [Arc::new(Recorder::default()), Arc::new(Recorder::default())];
+    let mut fanouts: Vec<Option<Fanout>> = (0..2)
+        .map(|i| {
+            let f = Fanout::start_in(
+                &pool,
+                rings[i].handle(),
+                &wakeups[i],
+                &cadence,
+                &format!("headset-{i}"),
+                Arc::clone(&pace),
+            );
+            f.subscribe(&format!("session-{i}"), Stream::Eeg.bit(), recorders[i].clone());
+            Some(f)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(50)); // let the subscriptions land
+    for i in 0..100 {
+        for h in 0..2 {
+            rings[h].push(sample(i));
+            wakeups[h].wake();
+        }
+    }
+    for rec in &recorders {
+        assert!(
+            wait_for(rec, 100, Duration::from_secs(5)),
+            "each headset's client got its 100 frames"
+        );
+        assert!(consecutive(&rec.frames.lock().unwrap()));
+        assert_eq!(
+            *rec.threads.lock().unwrap(),
+            vec!["pool-test".to_owned()],
+            "made on the pool's thread"
+        );
+    }
+
+    // Headset 0 goes: its fan-out stops (the drop returns once its worker is gone), and
+    // headset 1 goes on being served by the same thread.
+    fanouts[0] = None;
+    for i in 100..200 {
+        rings[0].push(sample(i));
+        rings[1].push(sample(i));
+        wakeups[0].wake();
+        wakeups[1].wake();
+    }
+    assert!(
+        wait_for(&recorders[1], 200, Duration::from_secs(5)),
+        "headset 1 is still served"
+    );
+    assert!(consecutive(&recorders[1].frames.lock().unwrap()));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        recorders[0].frames.lock().unwrap().len(),
+        100,
+        "nothing after its fan-out stopped"
+    );
+    drop(fanouts);
 }
