@@ -157,10 +157,16 @@ impl Fanout {
             battery_percent: AtomicU8::new(255),
             ..LiveInfo::default()
         });
-        let mut worker = Worker::new(ring.reader(), rx, Arc::clone(&live), wakeup.clone(), pace);
+        let mut worker = Worker::new(
+            ring.reader(),
+            rx,
+            Arc::clone(&live),
+            wakeup.clone(),
+            pace,
+            gone_tx,
+        );
         worker.cadence = Some((cadence.clone(), None));
         worker.detection_source = Some((ring.clone(), name.to_owned()));
-        worker.gone = Some(gone_tx);
         wakeup.set_thread(pool.thread().clone());
         pool.add(worker);
         Fanout {
@@ -176,7 +182,7 @@ impl Fanout {
     pub fn handle(&self) -> FanoutHandle {
         FanoutHandle {
             control: self.control.clone(),
-            thread: Some(self.pool.thread().clone()),
+            thread: self.pool.thread().clone(),
         }
     }
 
@@ -212,15 +218,13 @@ impl Fanout {
 #[derive(Clone)]
 pub struct FanoutHandle {
     control: Sender<Control>,
-    thread: Option<std::thread::Thread>,
+    thread: std::thread::Thread,
 }
 
 impl FanoutHandle {
     fn send(&self, c: Control) {
         let _ = self.control.send(c);
-        if let Some(t) = &self.thread {
-            t.unpark();
-        }
+        self.thread.unpark();
     }
 
     /// Add `streams` (a bit set of [`Stream::bit`]) for session `sid`: frames of samples
@@ -318,7 +322,7 @@ pub(crate) struct Worker {
     /// Whether the acquisition's wake-ups are off (the worker drains on a schedule).
     quiet: bool,
     /// Dropped with the worker: tells the `Fanout` that it is gone.
-    gone: Option<Sender<()>>,
+    _gone: Sender<()>,
 }
 
 impl Worker {
@@ -328,6 +332,7 @@ impl Worker {
         live: Arc<LiveInfo>,
         wakeup: Wakeup,
         pace: Arc<Pace>,
+        gone: Sender<()>,
     ) -> Self {
         Worker {
             reader,
@@ -348,7 +353,7 @@ impl Worker {
             signature: Vec::new(),
             cadence: None,
             quiet: false,
-            gone: None,
+            _gone: gone,
         }
     }
 
